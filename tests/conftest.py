@@ -1,0 +1,54 @@
+import os
+
+import pytest
+import torch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from jasco_core.model import ConditionInputs, FlowMatchingModel, ModelConfig  # noqa: E402
+
+REFERENCE = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "reference")
+PARITY_FIXTURE = os.path.join(REFERENCE, "parity", "config_a.pt")
+
+
+def tiny_config(**overrides) -> ModelConfig:
+    base = dict(dim=32, num_heads=4, num_layers=2, flow_dim=8, chords_dim=4, drums_dim=2, melody_dim=4,
+                text_dim=12, chords_card=194, null_chord_index=194, melody_bins=53, drums_latent_dim=4,
+                drums_blurring_factor=3, time_embedding_dim=16, time_embedding_hidden=32)
+    base.update(overrides)
+    return ModelConfig(**base)
+
+
+def tiny_model(seed: int = 0, **overrides) -> FlowMatchingModel:
+    torch.manual_seed(seed)
+    model = FlowMatchingModel(tiny_config(**overrides))
+    model.init_weights()
+    # random (non-zero) biases and norms so that every parameter matters in the tests
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("bias") or "norm" in name:
+                p.add_(0.1 * torch.randn_like(p))
+    return model.eval()
+
+
+def tiny_inputs(model: FlowMatchingModel, batch: int = 2, frames: int = 20, seed: int = 1) -> ConditionInputs:
+    g = torch.Generator().manual_seed(seed)
+    cfg = model.cfg
+    L = 5
+    mask = torch.ones(batch, L, dtype=torch.long)
+    mask[1:, 3:] = 0
+    melody = torch.zeros(batch, cfg.melody_bins, frames)
+    melody[:, 10, :] = 1.0
+    return ConditionInputs(
+        text=torch.randn(batch, L, cfg.text_dim, generator=g), text_mask=mask,
+        chords=torch.randint(0, cfg.chords_card, (batch, frames), generator=g),
+        melody=melody, drums=torch.randn(batch, frames, cfg.drums_latent_dim, generator=g),
+        drums_silence=torch.randn(cfg.drums_latent_dim, generator=g))
+
+
+@pytest.fixture
+def parity_fixture_path():
+    if not os.path.exists(PARITY_FIXTURE):
+        pytest.skip("reference parity fixture not available next to the repository (../shared/reference)")
+    return PARITY_FIXTURE
