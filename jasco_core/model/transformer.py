@@ -20,12 +20,14 @@ from .config import ModelConfig
 # -- positional embeddings ----------------------------------------------------------------------
 def sin_embedding(length: int, dim: int, max_period: float = 10_000.0, *, device=None,
                   dtype=torch.float32) -> torch.Tensor:
-    """[length, dim] sinusoidal embedding, cos half first, positions from 0 (audiocraft layout)."""
+    """[length, dim] sinusoidal embedding, cos half first, positions from 0 (audiocraft layout).
+
+    Computed in float32 whatever `dtype` (bf16 cannot even represent every position up to 500)."""
     half = dim // 2
-    positions = torch.arange(length, device=device, dtype=dtype).view(-1, 1)
-    index = torch.arange(half, device=device, dtype=dtype).view(1, -1)
-    phase = positions / (torch.full([], max_period, device=device, dtype=dtype) ** (index / (half - 1)))
-    return torch.cat([torch.cos(phase), torch.sin(phase)], dim=-1)
+    positions = torch.arange(length, device=device, dtype=torch.float32).view(-1, 1)
+    index = torch.arange(half, device=device, dtype=torch.float32).view(1, -1)
+    phase = positions / (torch.full([], max_period, device=device, dtype=torch.float32) ** (index / (half - 1)))
+    return torch.cat([torch.cos(phase), torch.sin(phase)], dim=-1).to(dtype)
 
 
 class XPosDecay(nn.Module):

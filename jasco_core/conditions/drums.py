@@ -1,0 +1,66 @@
+"""Drums condition input: a drum recording as mono float32 at the model's rate.
+
+The user uploads a drum loop or records one in the browser; this module only
+decodes, checks and conforms it (mono, resampled, cut or padded to the clip
+length).  Turning the waveform into model features is done by the model's own
+drum feature extractor.  :func:`onset_times` gives hit times for a preview.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .audio import AudioClip, AudioLimits, read_audio
+from .errors import ConditionError
+
+__all__ = ["DrumsConfig", "read_drums", "load_drums", "onset_times"]
+
+logger = logging.getLogger(__name__)
+
+FIELD = "drums"
+
+
+@dataclass(frozen=True)
+class DrumsConfig:
+    """Limits for drum uploads (see :class:`AudioLimits`)."""
+
+    limits: AudioLimits = field(default_factory=AudioLimits)
+
+
+def read_drums(value: Any, sample_rate: int = 32_000, duration: float = 10.0,
+               config: DrumsConfig = DrumsConfig()) -> AudioClip:
+    """Drums as an :class:`AudioClip` (samples plus notes such as "padded").
+
+    ``value``: a file path, ``(waveform, sample_rate)``, or the browser
+    recorder's ``(sample_rate, int16 array)``.
+    """
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
+        raise ValueError(f"sample_rate must be a positive integer, got {sample_rate!r}")
+    return read_audio(value, field=FIELD, sample_rate=int(sample_rate), duration=duration, limits=config.limits)
+
+
+def load_drums(value: Any, sample_rate: int = 32_000, duration: float = 10.0,
+               config: DrumsConfig = DrumsConfig()) -> np.ndarray:
+    """Drums as mono float32 samples, exactly ``round(duration * sample_rate)`` long.
+
+    Raises:
+        ConditionError(field="drums"): unreadable, empty, silent or NaN audio,
+        or audio outside the limits.
+    """
+    return read_drums(value, sample_rate, duration, config).samples
+
+
+def onset_times(wav: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Times in seconds of detected drum hits (librosa onset detection), for previews."""
+    import librosa
+
+    samples = np.asarray(wav, dtype=np.float32)
+    if samples.ndim != 1:
+        raise ConditionError(FIELD, f"onset detection needs mono audio [samples], got shape {list(samples.shape)}")
+    if samples.size == 0 or not np.all(np.isfinite(samples)):
+        raise ConditionError(FIELD, "onset detection needs non-empty, finite audio")
+    return librosa.onset.onset_detect(y=samples, sr=int(sample_rate), units="time", backtrack=False).astype(np.float64)

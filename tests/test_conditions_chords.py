@@ -1,0 +1,336 @@
+"""Chord symbols, progressions, validation and the frame rule."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from jasco_core.conditions import (
+    ChordSegment,
+    ConditionError,
+    ParsedChords,
+    chord_segments,
+    frame_chords,
+    load_vocabulary,
+    parse_chord_label,
+    parse_progression,
+    parse_tempo,
+    to_vocabulary,
+)
+from jasco_core.conditions.vocabulary import DEFAULT_VOCABULARY_PATH
+
+VOCAB = load_vocabulary()
+NULL = VOCAB.null_index
+
+
+def idx(label):
+    return VOCAB.index_of(label)
+
+
+# ------------------------------------------------------------------ vocabulary
+def test_vocabulary_matches_json():
+    data = json.loads(DEFAULT_VOCABULARY_PATH.read_text())
+    assert list(VOCAB.labels) == data["labels"]
+    assert len(VOCAB) == 194
+    assert VOCAB.null_index == 194 == data["null_index"]
+    assert VOCAB.labels[VOCAB.no_chord_index] == "N" and VOCAB.no_chord_index == 0
+    assert VOCAB.labels[VOCAB.unk_index] == "UNK" and VOCAB.unk_index == 193
+    assert VOCAB.pitch_classes("Am") == (0, 4, 9)
+    assert VOCAB.entry("C/D").bass == 2 and VOCAB.entry("C/D").pitch_classes == (0, 4, 7)
+    with pytest.raises(KeyError):
+        VOCAB.index_of("Db")
+
+
+def test_every_vocabulary_label_parses_to_itself():
+    data = json.loads(DEFAULT_VOCABULARY_PATH.read_text())
+    for raw in data["entries"]:
+        chord = parse_chord_label(raw["label"])
+        assert chord.label == raw["label"] and chord.in_vocabulary
+        if raw["root"] is None:
+            assert chord.is_no_chord and chord.pitch_classes == ()
+        else:
+            assert chord.root == raw["root_pc"]
+            assert chord.bass == raw["bass_pc"]
+            assert list(chord.pitch_classes) == sorted(raw["pitch_classes"])
+
+
+def test_vocabulary_labels_reparsed_without_exact_lookup():
+    # respelling each label (lowercase root, flats as '♭') forces the full parser
+    for entry in VOCAB.entries:
+        if not entry.has_notes:
+            continue
+        text = entry.label[0].lower() + entry.label[1:].replace("b", "♭", 1) if entry.label[1:2] == "b" else entry.label[0].lower() + entry.label[1:]
+        chord = parse_chord_label(text)
+        assert (chord.label, chord.root, chord.pitch_classes, chord.bass) == (
+            entry.label, entry.root, entry.pitch_classes, entry.bass), text
+
+
+# ------------------------------------------------------------------ symbols
+@pytest.mark.parametrize("text,label", [
+    ("Db", "C#"), ("C#", "C#"), ("Gb", "F#"), ("G#", "Ab"), ("A#", "Bb"), ("D#", "Eb"),
+    ("E#", "F"), ("Fb", "E"), ("Cb", "B"), ("B#", "C"), ("C♯", "C#"), ("B♭", "Bb"),
+    ("dbm7", "C#m7"), ("gbmaj7", "F#maj7"), ("Ebm7b5/Db", "Ebm7b5/Db"), ("D#m7b5/C#", "Ebm7b5/Db"),
+])
+def test_enharmonic_roots_and_basses(text, label):
+    assert parse_chord_label(text).label == label
+
+
+@pytest.mark.parametrize("text", ["am", "Am", "A:min", "Amin", "Ami", "A-", "aminor", "A min"])
+def test_minor_spellings(text):
+    assert parse_chord_label(text).label == "Am"
+
+
+@pytest.mark.parametrize("text,label", [
+    ("C", "C"), ("c", "C"), ("CM", "C"), ("Cmaj", "C"), ("C:maj", "C"),
+    ("Cmaj7", "Cmaj7"), ("CM7", "Cmaj7"), ("CΔ7", "Cmaj7"), ("CΔ", "Cmaj7"), ("C^7", "Cmaj7"), ("Cj7", "Cmaj7"),
+    ("C:maj7", "Cmaj7"), ("CMaj7", "Cmaj7"),
+    ("C7", "C7"), ("C:7", "C7"), ("Cm7", "Cm7"), ("C-7", "Cm7"), ("Cmin7", "Cm7"), ("C:min7", "Cm7"),
+    ("C6", "C6"), ("Cm6", "Cm6"), ("C:maj6", "C6"), ("C:min6", "Cm6"),
+    ("Cm7b5", "Cm7b5"), ("Cø", "Cm7b5"), ("Cø7", "Cm7b5"), ("C:hdim7", "Cm7b5"), ("Cm7(b5)", "Cm7b5"),
+    ("C-7b5", "Cm7b5"), ("Cmin7-5", "Cm7b5"),
+    ("Cdim", "Cdim"), ("C°", "Cdim"), ("Co", "Cdim"), ("C:dim", "Cdim"), ("Cmb5", "Cdim"),
+    ("Caug", "Caug"), ("C+", "Caug"), ("C(#5)", "Caug"), ("C:aug", "Caug"),
+    ("C/E", "C/E"), ("C/G", "C/G"), ("C/Bb", "C/Bb"), ("C/A#", "C/Bb"), ("C/3", "C/E"), ("C:maj/b7", "C/Bb"),
+    ("Db/F", "C#/E#"), ("A7/C#", "A7/C#"), ("A7/Db", "A7/C#"), ("G7/B", "G7/B"),
+    ("C:(1,3,5)", "C"), ("N", "N"), ("NC", "N"), ("N.C.", "N"), ("n", "N"), ("UNK", "UNK"),
+])
+def test_quality_spellings_in_vocabulary(text, label):
+    chord = parse_chord_label(text)
+    assert chord.label == label and chord.in_vocabulary
+
+
+@pytest.mark.parametrize("text,notes,bass", [
+    ("Csus2", (0, 2, 7), 0), ("Csus4", (0, 5, 7), 0), ("Csus", (0, 5, 7), 0), ("C7sus4", (0, 5, 7, 10), 0),
+    ("C9", (0, 2, 4, 7, 10), 0), ("Cadd9", (0, 2, 4, 7), 0), ("Cmaj9", (0, 2, 4, 7, 11), 0),
+    ("Cm9", (0, 2, 3, 7, 10), 0), ("C6/9", (0, 2, 4, 7, 9), 0), ("C5", (0, 7), 0), ("Cdim7", (0, 3, 6, 9), 0),
+    ("C°7", (0, 3, 6, 9), 0), ("CmM7", (0, 3, 7, 11), 0), ("Cm(maj7)", (0, 3, 7, 11), 0), ("C7#9", (0, 3, 4, 7, 10), 0),
+    ("C7b9", (0, 1, 4, 7, 10), 0), ("C13", (0, 2, 4, 7, 9, 10), 0),
+    ("Csus4/G", (0, 5, 7), 7), ("C:sus4(b7)", (0, 5, 7, 10), 0), ("C/D", (0, 4, 7), 2),
+])
+def test_chord_notes(text, notes, bass):
+    chord = parse_chord_label(text)
+    assert chord.pitch_classes == notes and chord.bass == bass and chord.root == 0
+
+
+@pytest.mark.parametrize("text,nearest", [
+    ("Csus4", "C"),        # same distance as F/C; bass equal for both, root decides
+    ("Csus2", "C"),
+    ("C9", "C7"), ("C13", "C7"), ("Cmaj9", "Cmaj7"), ("Cm9", "Cm7"), ("Cadd9", "C"),
+    ("Cdim7", "Cdim"), ("C7#9", "C7"), ("CmM7", "Cm"),
+    ("Am7/C", "C6"),       # same notes as C6 and Am7: the bass (C) decides
+    ("Am7/G", "Am7"),      # same notes, neither bass is G: the root decides
+    ("F#9", "F#7"), ("Dbmaj9", "C#maj7"),
+])
+def test_nearest_vocabulary_chord(text, nearest):
+    chord = parse_chord_label(text)
+    assert not chord.in_vocabulary
+    assert to_vocabulary(chord).label == nearest
+
+
+def test_out_of_vocabulary_chord_warns_with_both_names():
+    parsed = parse_progression("Cmaj9:0 G:2", duration=10)
+    assert parsed.chords == (("Cmaj7", 0.0), ("G", 2.0))
+    assert parsed.written == ("Cmaj9", "G")
+    assert len(parsed.warnings) == 1
+    assert "'Cmaj9'" in parsed.warnings[0] and "'Cmaj7'" in parsed.warnings[0]
+
+
+def test_in_vocabulary_respelling_does_not_warn():
+    parsed = parse_progression("Db:0 A:min@1 gbm7@2")
+    assert parsed.chords == (("C#", 0.0), ("Am", 1.0), ("F#m7", 2.0))
+    assert parsed.warnings == ()
+
+
+# ------------------------------------------------------------------ notations
+EXPECTED = (("C", 0.0), ("F", 2.0), ("G", 4.0), ("C", 6.0))
+
+
+@pytest.mark.parametrize("text", [
+    "C:0 F:2 G:4 C:6",
+    "C@0 F@2 G@4 C@6",
+    "C:0, F:2; G:4.0  C:6",
+    "C@0\nF@2\nG@4\nC@6",
+    "(C, 0.0), (F, 2.0), (G, 4.0), (C, 6.0)",
+    "[(C, 0.0), (F, 2.0), (G, 4.0), (C, 6.0)]",
+    "[('C', 0), (\"F\", 2), ('G', 4.0), ('C', 6)]",
+    "[(C,0),(F,2),(G,4),(C,6)]",
+    "| C | F | G | C |",
+    "C | F | G | C",
+    "| C | F |\n| G | C |",
+])
+def test_text_notations(text):
+    assert parse_progression(text).chords == EXPECTED
+
+
+def test_python_list_and_numpy_times():
+    assert parse_progression([("C", 0), ("F", 2.0), ("G", np.float32(4)), ("C", np.int64(6))]).chords == EXPECTED
+    assert parse_progression((("C", 0.0), ("F", 2.0), ("G", 4.0), ("C", 6.0))).chords == EXPECTED
+    parsed = parse_progression(EXPECTED)
+    assert parse_progression(parsed).chords == EXPECTED
+
+
+def test_bars_split_evenly_and_follow_tempo_and_meter():
+    assert parse_progression("| C G | Am F |").chords == (("C", 0.0), ("G", 1.0), ("Am", 2.0), ("F", 3.0))
+    # 90 BPM in 3/4: a bar lasts 2 s; three chords in a bar share it
+    parsed = parse_progression("| C | Dm G7 C |", bpm=90, meter="3/4")
+    labels = [c[0] for c in parsed.chords]
+    starts = [c[1] for c in parsed.chords]
+    assert labels == ["C", "Dm", "G7", "C"]
+    assert starts == pytest.approx([0.0, 2.0, 2.0 + 2 / 3, 2.0 + 4 / 3])
+    # 6/8 at 120 (eighth notes): 3 s per bar; meter given as a tuple
+    assert parse_progression("| Am | E7 |", bpm=120, meter=(6, 8)).chords == (("Am", 0.0), ("E7", 3.0))
+
+
+def test_harte_labels_need_at_sign_for_times():
+    assert parse_progression("A:min@0 C:maj/3@2 G:7@4").chords == (("Am", 0.0), ("C/E", 2.0), ("G7", 4.0))
+    # with ':' the text after the last colon is the time
+    assert parse_progression("A:7 B:9").chords == (("A", 7.0), ("B", 9.0))
+    assert parse_progression("A:min:0 G:7:1").chords == (("Am", 0.0), ("G7", 1.0))
+
+
+def test_no_chord_symbol_is_a_real_chord_not_the_null_row():
+    parsed = parse_progression("N:0 C:1 NC:2")
+    assert parsed.chords == (("N", 0.0), ("C", 1.0), ("N", 2.0))
+    frames = frame_chords(parsed, 150)
+    assert frames[0] == VOCAB.no_chord_index == 0
+    assert frames[120] == 0
+    assert NULL not in frames
+
+
+def test_unk_is_accepted_with_a_warning():
+    parsed = parse_progression("UNK:0")
+    assert parsed.chords == (("UNK", 0.0),)
+    assert any("UNK" in w for w in parsed.warnings)
+
+
+# ------------------------------------------------------------------ validation
+@pytest.mark.parametrize("value,fragment", [
+    ("", "empty"),
+    ("   \n ", "empty"),
+    (None, "no chords"),
+    ([], "empty"),
+    ("C F G C", "has no start time"),
+    ("C:0 F:x", "'x' is not a number"),
+    ("C:0 F:nan", "not finite"),
+    ("C:0 F:inf", "not finite"),
+    ("C:-1 F:2", "negative"),
+    ("C:0 F:2 G:2", "strictly increase"),
+    ("C:3 F:2", "strictly increase"),
+    ("C:0 H:2", "token 2"),
+    ("C:0 Cxyz:2", "unrecognised quality text 'xyz'"),
+    ("| C | Q7 |", "bar 2, chord 1"),
+    ("(C, 0), (F, 2) junk", "character 16"),
+    ("(C, 0), (F)", "(label, start_seconds)"),
+    ([("C", 0), "F"], "item 2"),
+    ([("C", 0), ("F", "2")], "must be a number"),
+    ([("C", 0), ("F", True)], "must be a number"),
+    ([("C", 0), (7, 2)], "must be text"),
+    ([("C", 0), ("F", 2, 3)], "item 2"),
+    (42, "text or a list"),
+    ("C/:0", "nothing after '/'"),
+])
+def test_errors_name_the_field_and_show_an_example(value, fragment):
+    with pytest.raises(ConditionError) as info:
+        parse_progression(value)
+    error = info.value
+    assert isinstance(error, ValueError)
+    assert error.field == "chords"
+    assert str(error).startswith("chords:")
+    assert fragment in str(error)
+    assert "e.g." in str(error) or "like" in str(error) or "at most" in str(error)
+
+
+def test_size_limits():
+    from jasco_core.conditions import ChordLimits
+
+    with pytest.raises(ConditionError, match="at most 5 are accepted"):
+        parse_progression(" ".join(f"C@{i}" for i in range(6)), limits=ChordLimits(max_chords=5))
+    with pytest.raises(ConditionError, match="characters long"):
+        parse_progression("C:0 " * 100, limits=ChordLimits(max_text_chars=50))
+
+
+@pytest.mark.parametrize("bpm,meter,field", [
+    (0, "4/4", "bpm"), ("fast", "4/4", "bpm"), (float("nan"), "4/4", "bpm"), (1000, "4/4", "bpm"),
+    (120, "4", "meter"), (120, "4/3", "meter"), (120, "0/4", "meter"), (120, (4,), "meter"),
+])
+def test_tempo_errors(bpm, meter, field):
+    with pytest.raises(ConditionError) as info:
+        parse_progression("| C | F |", bpm=bpm, meter=meter)
+    assert info.value.field == field and field in str(info.value)
+
+
+def test_tempo_is_only_needed_for_bars():
+    # a bad tempo does not matter when no bar notation is used
+    assert parse_progression("C:0", bpm=0).chords == (("C", 0.0),)
+    assert parse_tempo(100, "7/8").bar_seconds == pytest.approx(7 * 60 / 100)
+
+
+def test_chords_at_or_after_duration_are_ignored_with_warning():
+    parsed = parse_progression("C:0 F:5 G:10 Am:12", duration=10)
+    assert parsed.chords == (("C", 0.0), ("F", 5.0))
+    assert len(parsed.warnings) == 2
+    assert "'G'" in parsed.warnings[0] and "10 s" in parsed.warnings[0]
+    all_late = parse_progression("C:11", duration=10)
+    assert all_late.chords == () and any("empty" in w for w in all_late.warnings)
+    with pytest.raises(ConditionError) as info:
+        parse_progression("C:0", duration=-1)
+    assert info.value.field == "duration"
+
+
+# ------------------------------------------------------------------ frame rule
+def test_frame_rule_boundaries():
+    # 50 frames/s: frame i is at i * 0.02 s
+    frames = frame_chords([("C", 0.02), ("F", 0.05), ("G", 0.06)], 6, frame_rate=50)
+    # frame 0 (0.00) precedes the first chord -> null; frame 1 (0.02) starts exactly on C;
+    # F starts between frames 2 (0.04) and 3 (0.06) -> from frame 3; G at 0.06 replaces it on frame 3
+    assert frames.tolist() == [NULL, idx("C"), idx("C"), idx("G"), idx("G"), idx("G")]
+    assert frames.dtype == np.int64
+
+
+def test_frame_rule_start_between_frames_and_rounding():
+    frames = frame_chords([("C", 0.0), ("F", 0.031)], 4)
+    assert frames.tolist() == [idx("C"), idx("C"), idx("F"), idx("F")]
+    # 0.1 + 0.2 is 0.30000000000000004: still exactly frame 15
+    frames = frame_chords([("C", 0.0), ("F", 0.1 + 0.2)], 17)
+    assert frames[14] == idx("C") and frames[15] == idx("F")
+    # a start a hair before a frame time takes that frame
+    assert frame_chords([("C", 0.0399999)], 3).tolist() == [NULL, NULL, idx("C")]
+
+
+def test_frame_rule_matches_brute_force_reference():
+    rng = np.random.default_rng(0)
+    labels = [l for l in VOCAB.labels if l not in ("UNK",)]
+    for frame_rate in (50, 25, 86):
+        for _ in range(20):
+            # starts on a 1/200 s grid, some on frame boundaries, some between
+            ticks = np.sort(rng.choice(np.arange(0, 800), size=rng.integers(1, 12), replace=False))
+            progression = [(str(rng.choice(labels)), int(t) / 200) for t in ticks]
+            n = int(rng.integers(1, 300))
+            got = frame_chords(progression, n, frame_rate=frame_rate)
+            for i in range(n):
+                # exact rational comparison: start_ticks/200 <= i/frame_rate
+                active = [label for (label, s), t in zip(progression, ticks) if t * frame_rate <= i * 200]
+                want = idx(active[-1]) if active else NULL
+                assert got[i] == want
+
+
+def test_frames_shapes_and_raw_labels():
+    assert frame_chords(EXPECTED, 0).shape == (0,)
+    assert frame_chords([], 5).tolist() == [NULL] * 5
+    full = frame_chords(parse_progression("| C | F | G | C |"), 500)
+    assert full.shape == (500,)
+    assert full[0] == idx("C") and full[99] == idx("C") and full[100] == idx("F") and full[399] == idx("C")
+    # raw, non-vocabulary spellings are mapped too
+    assert frame_chords([("Db", 0), ("Cmaj9", 0.02)], 2).tolist() == [idx("C#"), idx("Cmaj7")]
+    assert ParsedChords((("C", 0.0),)).frames(3).tolist() == [idx("C")] * 3
+
+
+def test_segments_for_preview():
+    parsed = parse_progression("| C | C | F G | N |")
+    assert chord_segments(parsed, 10) == [
+        ChordSegment("C", 0.0, 4.0), ChordSegment("F", 4.0, 5.0), ChordSegment("G", 5.0, 6.0),
+        ChordSegment("N", 6.0, 10.0)]
+    # clipped to the clip length
+    assert parsed.segments(5.0) == [ChordSegment("C", 0.0, 4.0), ChordSegment("F", 4.0, 5.0)]
+    assert math.isclose(sum(s.end - s.start for s in chord_segments(parsed, 10)), 10.0)
