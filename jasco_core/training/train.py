@@ -25,6 +25,7 @@ import logging
 import math
 import os
 import random
+import shutil
 import time
 import typing as tp
 
@@ -73,16 +74,25 @@ def embedded_model_config(**overrides) -> ModelConfig:
 class TrainingData:
     """The rendered data set, held on the training device as compact tensors."""
 
-    def __init__(self, data_path: str, text_path: str, device: torch.device, melody_lut: np.ndarray):
-        with np.load(data_path, allow_pickle=False) as d:
-            self.latents_q = torch.from_numpy(d["latents"]).to(device)          # [N, T, D] uint8
-            self.lo, self.hi = float(d["latent_lo"]), float(d["latent_hi"])
-            self.chords = torch.from_numpy(d["chords"].astype(np.int64)).to(device)   # [N, T]
-            self.melody = torch.from_numpy(d["melody"].astype(np.int64)).to(device)   # [N, T] midi / -1
-            self.drums = torch.from_numpy(d["drums"].astype(np.float32)).to(device)   # [N, T, F]
-        with np.load(text_path, allow_pickle=False) as t:
-            self.text = torch.from_numpy(t["states"].astype(np.float32)).to(device)   # [N, L, k]
-            self.text_mask = torch.from_numpy(t["mask"].astype(np.int64)).to(device)  # [N, L]
+    def __init__(self, data_paths: tp.Sequence[str], text_paths: tp.Sequence[str], device: torch.device,
+                 melody_lut: np.ndarray):
+        from .dataset import load_dataset
+        if len(data_paths) != len(text_paths):
+            raise ValueError("give one text-feature file per data file")
+        parts = [load_dataset(p) for p in data_paths]
+        self.lo, self.hi = float(parts[0]["latent_lo"]), float(parts[0]["latent_hi"])
+        if any((float(p["latent_lo"]), float(p["latent_hi"])) != (self.lo, self.hi) for p in parts):
+            raise ValueError("data files were quantised with different ranges")
+        cat = lambda key, dtype: torch.from_numpy(np.concatenate([p[key].astype(dtype) for p in parts])).to(device)  # noqa: E731
+        self.latents_q = cat("latents", np.uint8)      # [N, T, D] uint8
+        self.chords = cat("chords", np.int64)          # [N, T]
+        self.melody = cat("melody", np.int64)          # [N, T] midi / -1
+        self.drums = cat("drums", np.float32)          # [N, T, F]
+        texts = [np.load(p, allow_pickle=False) for p in text_paths]
+        length = max(t["states"].shape[1] for t in texts)
+        pad = lambda a: np.pad(a, [(0, 0), (0, length - a.shape[1])] + [(0, 0)] * (a.ndim - 2))  # noqa: E731
+        self.text = torch.from_numpy(np.concatenate([pad(t["states"].astype(np.float32)) for t in texts])).to(device)
+        self.text_mask = torch.from_numpy(np.concatenate([pad(t["mask"].astype(np.int64)) for t in texts])).to(device)
         self.melody_lut = torch.from_numpy(melody_lut.astype(np.int64)).to(device)   # midi -> bin
         self.n, self.frames, self.dim = self.latents_q.shape
         if self.text.shape[0] != self.n:
@@ -145,17 +155,22 @@ def flow_matching_loss(model: FlowMatchingModel, z1: torch.Tensor, inputs: Condi
 
 
 # -- loop ---------------------------------------------------------------------------------------
-def lr_at(step: int, tc: TrainConfig) -> float:
+def lr_at(step: int, tc: TrainConfig, time_fraction: float = 0.0) -> float:
+    """Linear warm-up, then cosine decay over whichever budget runs out first: steps or time."""
     if step < tc.warmup_steps:
         return tc.lr * (step + 1) / tc.warmup_steps
-    progress = min(1.0, (step - tc.warmup_steps) / max(1, tc.max_steps - tc.warmup_steps))
+    progress = min(1.0, max((step - tc.warmup_steps) / max(1, tc.max_steps - tc.warmup_steps), time_fraction))
     return tc.lr * (tc.min_lr_ratio + (1 - tc.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def train(data_path: str, text_path: str, out_dir: str, tc: TrainConfig, model_cfg: ModelConfig,
+def train(data_path: tp.Sequence[str], text_path: tp.Sequence[str], out_dir: str, tc: TrainConfig, model_cfg: ModelConfig,
           device: str = "auto", max_minutes: float = float("inf"), resume: bool = True,
-          progress_bar: bool = True) -> str:
-    """Train (or resume) and return the path of the final checkpoint."""
+          progress_bar: bool = True, shard_dir: tp.Optional[str] = None) -> str:
+    """Train (or resume) and return the path of the final checkpoint.
+
+    The exported EMA weights (`ema.safetensors`, and size-limited shards in `shard_dir` if given)
+    are those of the best validation loss seen, or the last ones if no validation ran after the
+    EMA started."""
     from tqdm import tqdm
 
     from ..conditions.melody import midi_to_bin
@@ -217,6 +232,8 @@ def train(data_path: str, text_path: str, out_dir: str, tc: TrainConfig, model_c
     bar = tqdm(total=tc.max_steps, initial=step, disable=not progress_bar, dynamic_ncols=True)
     running = None
 
+    best_state: tp.Optional[tp.Dict[str, torch.Tensor]] = None
+
     def validate() -> float:
         g = torch.Generator(device=dev).manual_seed(1234)
         losses = []
@@ -229,7 +246,8 @@ def train(data_path: str, text_path: str, out_dir: str, tc: TrainConfig, model_c
     def save(path_ckpt: bool = True) -> None:
         from safetensors.torch import save_file
         tmp = os.path.join(out_dir, "ema.safetensors.tmp")
-        save_file({k: v.detach().float().cpu().contiguous() for k, v in ema.state_dict().items()}, tmp)
+        weights = best_state if best_state is not None else ema.state_dict()
+        save_file({k: v.detach().float().cpu().contiguous() for k, v in weights.items()}, tmp)
         os.replace(tmp, os.path.join(out_dir, "ema.safetensors"))
         if path_ckpt:
             tmp = ckpt_path + ".tmp"
@@ -238,7 +256,7 @@ def train(data_path: str, text_path: str, out_dir: str, tc: TrainConfig, model_c
             os.replace(tmp, ckpt_path)
 
     while step < tc.max_steps and (time.time() - start_time) / 60 < max_minutes:
-        lr = lr_at(step, tc)
+        lr = lr_at(step, tc, (time.time() - start_time) / 60 / max_minutes)
         for group in opt.param_groups:
             group["lr"] = lr
         frames = crop_rng.choice(crop_choices)
@@ -264,6 +282,7 @@ def train(data_path: str, text_path: str, out_dir: str, tc: TrainConfig, model_c
                 val = f"{v:.5f}"
                 if v < best_val and step >= tc.ema_start:
                     best_val = v
+                    best_state = {k: t.detach().clone() for k, t in ema.state_dict().items()}
             log.write(f"{step},{value:.5f},{val},{lr:.3e},{time.time() - start_time:.1f}\n")
             log.flush()
         bar.update(1)
@@ -273,6 +292,13 @@ def train(data_path: str, text_path: str, out_dir: str, tc: TrainConfig, model_c
     log.close()
     save()
     plot_loss_curve(os.path.join(out_dir, "loss.csv"), os.path.join(out_dir, "loss_curve.png"))
+    if shard_dir:
+        from .export import save_sharded
+        os.makedirs(shard_dir, exist_ok=True)
+        weights = best_state if best_state is not None else ema.state_dict()
+        save_sharded({k: v.detach().float().cpu() for k, v in weights.items()}, shard_dir)
+        for name in ("model_config.json", "train_config.json", "loss.csv", "loss_curve.png"):
+            shutil.copy(os.path.join(out_dir, name), os.path.join(shard_dir, name))
     logger.info("stopped at step %d after %.1f min", step, (time.time() - start_time) / 60)
     return ckpt_path
 
@@ -307,13 +333,14 @@ def plot_loss_curve(csv_path: str, png_path: str) -> None:
 
 def main(argv: tp.Optional[tp.Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m jasco_core.training.train", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", required=True, help="data set .npz from jasco_core.training.dataset")
-    parser.add_argument("--text", required=True, help="text features .npz from jasco_core.training.text_features")
+    parser.add_argument("--data", required=True, nargs="+", help="data set .npz files (jasco_core.training.dataset)")
+    parser.add_argument("--text", required=True, nargs="+", help="their text features (jasco_core.training.text_features)")
     parser.add_argument("--out", required=True, help="output folder (checkpoint, ema.safetensors, loss.csv)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--max-minutes", type=float, default=float("inf"))
     parser.add_argument("--no-resume", action="store_true")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--shard-dir", default=None, help="also write the EMA weights as <=15 MB shards here")
     for f in dataclasses.fields(TrainConfig):
         parser.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
     parser.add_argument("--model", default="{}", help="JSON overrides of the embedded model config")
@@ -322,11 +349,11 @@ def main(argv: tp.Optional[tp.Sequence[str]] = None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     tc = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
-    with np.load(args.text, allow_pickle=False) as t:
+    with np.load(args.text[0], allow_pickle=False) as t:
         text_dim = int(t["states"].shape[-1])
     cfg = embedded_model_config(text_dim=text_dim, **json.loads(args.model))
     train(args.data, args.text, args.out, tc, cfg, device=args.device, max_minutes=args.max_minutes,
-          resume=not args.no_resume)
+          resume=not args.no_resume, shard_dir=args.shard_dir)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,427 @@
+"""`MelCodec`: the embedded model's codec, a normalised log-mel spectrogram at 50 frames/s.
+
+Why a mel spectrogram: the embedded model is small and trained on music the project renders
+itself, so its codec must need no training of its own, run fast on a CPU, and give latents whose
+channels mean something (frequency bands). Encoding is exact and cheap; decoding has to invent
+the phase, which is done with fast Griffin-Lim.
+
+Frame convention. With hop ``h`` (441 samples at 22050 Hz, so exactly 50 frames/s), ``n`` samples
+give ``T = ceil(n / h)`` frames; frame ``i`` is the STFT frame centred on sample ``i * h``, i.e. it
+describes the audio around time ``i / frame_rate``. Audio is zero-padded at the end to ``T * h``
+samples before the transform, and `decode` returns exactly ``T * h`` samples. 10 s -> 500 frames.
+
+Latents. ``x = (log(mel + log_eps) - mean) / std`` per mel bin, where ``mel`` is the mel-filtered
+STFT magnitude (Hann window; Slaney mel scale with unit-area filters, the same filters as
+librosa's default) and ``mean``/``std`` are statistics fitted on data with `MelCodec.fit_stats`
+and stored in the config, so they travel with a checkpoint. Only numpy and torch are needed.
+
+Decoding. Undo the normalisation and the log, map the 64 mel bands back to the 1025 linear bins
+by non-negative least squares (multiplicative updates started from the clamped pseudo-inverse),
+then recover a phase with fast Griffin-Lim (Perraudin et al. 2013, momentum 0.99) started from a
+fixed-seed random phase, so the same latents always give bit-identical audio on a given device.
+Everything is torch (`torch.stft` / `torch.istft`) and follows the latents' device.
+
+Measured on 10 s of rendered music (piano, bass, flute, drums) with the default settings: decode
+takes about 0.35 s on 2 CPU threads (17 ms on an H200 GPU); spectral convergence against the
+original audio is 0.48 (bounded by what 64 mel bands keep: with the true linear magnitude the same
+Griffin-Lim reaches 0.06), and the mel-domain spectral convergence of the decoded audio is 0.074.
+See docs/codec.md for the sweep behind the defaults.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import typing as tp
+
+import numpy as np
+import torch
+
+from .base import CodecConfigError, CodecInputError, CodecNotFittedError
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["MelCodecConfig", "MelCodec", "spectral_convergence", "slaney_mel_filterbank"]
+
+_STD_FLOOR = 1e-3
+
+
+def _hz_to_slaney_mel(hz: np.ndarray) -> np.ndarray:
+    """Slaney's mel scale: linear (200/3 Hz per mel) below 1 kHz, logarithmic above."""
+    hz = np.asarray(hz, dtype=np.float64)
+    linear = hz / (200.0 / 3.0)
+    log_part = 15.0 + np.log(np.maximum(hz, 1e-10) / 1000.0) / (np.log(6.4) / 27.0)
+    return np.where(hz >= 1000.0, log_part, linear)
+
+
+def _slaney_mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    mel = np.asarray(mel, dtype=np.float64)
+    linear = mel * (200.0 / 3.0)
+    log_part = 1000.0 * np.exp((np.log(6.4) / 27.0) * (mel - 15.0))
+    return np.where(mel >= 15.0, log_part, linear)
+
+
+def slaney_mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
+    """Triangular mel filters [n_mels, n_fft // 2 + 1] on Slaney's mel scale, each scaled to unit
+    area (2 / bandwidth), the usual "slaney" normalisation. Kept here so the codec needs only
+    numpy and torch."""
+    edges = _slaney_mel_to_hz(np.linspace(_hz_to_slaney_mel(fmin), _hz_to_slaney_mel(fmax), n_mels + 2))
+    freqs = np.linspace(0.0, sample_rate / 2.0, n_fft // 2 + 1)
+    widths = np.diff(edges)
+    offsets = edges[:, None] - freqs[None, :]
+    rising = -offsets[:-2] / widths[:-1, None]
+    falling = offsets[2:] / widths[1:, None]
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    return weights * (2.0 / (edges[2:] - edges[:-2]))[:, None]
+
+
+def _as_float_tuple(name: str, value: tp.Any) -> tp.Optional[tp.Tuple[float, ...]]:
+    if value is None:
+        return None
+    try:
+        out = tuple(float(v) for v in value)
+    except TypeError as exc:
+        raise CodecConfigError(f"{name} must be a sequence of numbers or None, got {value!r}") from exc
+    if not all(math.isfinite(v) for v in out):
+        raise CodecConfigError(f"{name} must contain only finite numbers")
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class MelCodecConfig:
+    """Every parameter of a `MelCodec`, including its fitted normalisation statistics.
+
+    `mean` and `std` are per-mel-bin statistics of ``log(mel + log_eps)``; they are None until
+    fitted. `nnls_iters`, `griffin_lim_iters`, `griffin_lim_momentum` and `phase_seed` only
+    affect decoding.
+    """
+
+    sample_rate: int = 22050
+    hop_length: int = 441
+    n_fft: int = 2048
+    win_length: int = 1764
+    n_mels: int = 64
+    fmin: float = 30.0
+    fmax: float = 11025.0
+    log_eps: float = 1e-5
+    nnls_iters: int = 50
+    griffin_lim_iters: int = 32
+    griffin_lim_momentum: float = 0.99
+    phase_seed: int = 0
+    mean: tp.Optional[tp.Tuple[float, ...]] = None
+    std: tp.Optional[tp.Tuple[float, ...]] = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mean", _as_float_tuple("mean", self.mean))
+        object.__setattr__(self, "std", _as_float_tuple("std", self.std))
+        for name in ("sample_rate", "hop_length", "n_fft", "win_length", "n_mels"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise CodecConfigError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("nnls_iters", "griffin_lim_iters", "phase_seed"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise CodecConfigError(f"{name} must be a non-negative integer, got {value!r}")
+        if not self.hop_length <= self.win_length <= self.n_fft:
+            raise CodecConfigError(
+                "need hop_length <= win_length <= n_fft, got "
+                f"{self.hop_length}, {self.win_length}, {self.n_fft}")
+        if not 0.0 <= self.fmin < self.fmax <= self.sample_rate / 2:
+            raise CodecConfigError(
+                f"need 0 <= fmin < fmax <= sample_rate / 2, got fmin={self.fmin}, fmax={self.fmax}")
+        if not self.log_eps > 0:
+            raise CodecConfigError(f"log_eps must be > 0, got {self.log_eps}")
+        if not 0.0 <= self.griffin_lim_momentum < 1.0:
+            raise CodecConfigError(
+                f"griffin_lim_momentum must be in [0, 1), got {self.griffin_lim_momentum}")
+        if (self.mean is None) != (self.std is None):
+            raise CodecConfigError("mean and std must be given together (or both left None)")
+        if self.mean is not None:
+            if len(self.mean) != self.n_mels or len(self.std) != self.n_mels:
+                raise CodecConfigError(
+                    f"mean and std need n_mels={self.n_mels} values, got "
+                    f"{len(self.mean)} and {len(self.std)}")
+            if min(self.std) <= 0:
+                raise CodecConfigError("std values must all be > 0")
+
+    @property
+    def frame_rate(self) -> float:
+        """Latent frames per second (sample_rate / hop_length)."""
+        return self.sample_rate / self.hop_length
+
+    @property
+    def fitted(self) -> bool:
+        """Whether normalisation statistics are present."""
+        return self.mean is not None
+
+    def to_dict(self) -> tp.Dict[str, tp.Any]:
+        """JSON-serialisable dict (tuples become lists)."""
+        out = dataclasses.asdict(self)
+        for key in ("mean", "std"):
+            if out[key] is not None:
+                out[key] = list(out[key])
+        return out
+
+    @classmethod
+    def from_dict(cls, data: tp.Mapping[str, tp.Any]) -> "MelCodecConfig":
+        """Inverse of `to_dict`; unknown keys are rejected so typos do not pass silently."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise CodecConfigError(f"unknown MelCodecConfig keys: {unknown}; known keys: {sorted(known)}")
+        return cls(**dict(data))
+
+
+def _to_tensor_2d(audio: tp.Any, name: str) -> torch.Tensor:
+    """Accept a [B, n] float tensor or array; return a float32 tensor."""
+    if isinstance(audio, np.ndarray):
+        audio = torch.from_numpy(np.ascontiguousarray(audio))
+    if not isinstance(audio, torch.Tensor):
+        raise CodecInputError(f"{name} must be a torch.Tensor or numpy array, got {type(audio).__name__}")
+    if audio.dim() != 2:
+        raise CodecInputError(f"{name} must have shape [B, n], got {tuple(audio.shape)}")
+    if audio.shape[-1] == 0 or audio.shape[0] == 0:
+        raise CodecInputError(f"{name} is empty: shape {tuple(audio.shape)}")
+    if not (audio.is_floating_point()):
+        raise CodecInputError(f"{name} must be floating point, got {audio.dtype}")
+    return audio.to(torch.float32)
+
+
+class MelCodec:
+    """Normalised log-mel codec (see the module docstring for the exact definitions).
+
+    Args:
+        config: codec parameters; defaults give 22050 Hz audio, 50 frames/s, D = 64.
+
+    `fit_stats` must be called (or a config with `mean`/`std` loaded) before `encode`/`decode`.
+    """
+
+    def __init__(self, config: tp.Optional[MelCodecConfig] = None):
+        self.config = config if config is not None else MelCodecConfig()
+        self._cache: tp.Dict[tp.Tuple[str, str], torch.Tensor] = {}
+
+    # ----------------------------------------------------------------- Codec attributes
+    @property
+    def sample_rate(self) -> int:
+        return self.config.sample_rate
+
+    @property
+    def frame_rate(self) -> float:
+        return self.config.frame_rate
+
+    @property
+    def dim(self) -> int:
+        return self.config.n_mels
+
+    @property
+    def hop_length(self) -> int:
+        return self.config.hop_length
+
+    def frames_for(self, seconds: float) -> int:
+        """Frames produced by `encode` for `seconds` of audio: ceil(round(seconds * sr) / hop)."""
+        if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds >= 0):
+            raise CodecInputError(f"seconds must be a finite number >= 0, got {seconds!r}")
+        n = int(round(seconds * self.sample_rate))
+        return self.frames_for_samples(n)
+
+    def frames_for_samples(self, n_samples: int) -> int:
+        """Frames produced by `encode` for `n_samples` samples: ceil(n_samples / hop)."""
+        return -(-int(n_samples) // self.hop_length)
+
+    def to_dict(self) -> tp.Dict[str, tp.Any]:
+        return self.config.to_dict()
+
+    @classmethod
+    def from_dict(cls, data: tp.Mapping[str, tp.Any]) -> "MelCodec":
+        return cls(MelCodecConfig.from_dict(data))
+
+    # ----------------------------------------------------------------- cached tensors
+    def _tensor(self, name: str, device: torch.device) -> torch.Tensor:
+        key = (name, str(device))
+        if key not in self._cache:
+            cpu_key = (name, "cpu")
+            if cpu_key not in self._cache:
+                self._cache[cpu_key] = self._build(name)
+            self._cache[key] = self._cache[cpu_key].to(device)
+        return self._cache[key]
+
+    def _build(self, name: str) -> torch.Tensor:
+        cfg = self.config
+        if name == "window":
+            return torch.hann_window(cfg.win_length, dtype=torch.float32)
+        if name == "mel_basis":
+            basis = slaney_mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax)
+            return torch.from_numpy(basis.astype(np.float32))
+        if name == "mel_pinv":
+            basis = self._tensor("mel_basis", torch.device("cpu")).to(torch.float64)
+            return torch.linalg.pinv(basis).to(torch.float32)
+        raise KeyError(name)
+
+    # ----------------------------------------------------------------- transforms
+    def _stft(self, audio: torch.Tensor) -> torch.Tensor:
+        cfg = self.config
+        return torch.stft(audio, n_fft=cfg.n_fft, hop_length=cfg.hop_length, win_length=cfg.win_length,
+                          window=self._tensor("window", audio.device), center=True, pad_mode="reflect",
+                          return_complex=True)
+
+    def _istft(self, spec: torch.Tensor, length: int) -> torch.Tensor:
+        cfg = self.config
+        return torch.istft(spec, n_fft=cfg.n_fft, hop_length=cfg.hop_length, win_length=cfg.win_length,
+                           window=self._tensor("window", spec.device), center=True, length=length)
+
+    def mel_spectrogram(self, audio: torch.Tensor) -> torch.Tensor:
+        """Linear-amplitude mel spectrogram [B, n_mels, T] of audio [B, n] (T = ceil(n / hop))."""
+        audio = _to_tensor_2d(audio, "audio")
+        n = audio.shape[-1]
+        frames = self.frames_for_samples(n)
+        padded = torch.nn.functional.pad(audio, (0, frames * self.hop_length - n))
+        if padded.shape[-1] <= self.config.n_fft // 2:
+            # reflect padding needs more samples than half a window; zero-extend very short clips
+            padded = torch.nn.functional.pad(padded, (0, self.config.n_fft // 2 + 1 - padded.shape[-1]))
+        magnitude = self._stft(padded).abs()[..., :frames]
+        return self._tensor("mel_basis", audio.device) @ magnitude
+
+    def log_mel(self, audio: torch.Tensor) -> torch.Tensor:
+        """Un-normalised latents: log(mel + log_eps) as [B, T, n_mels]."""
+        return torch.log(self.mel_spectrogram(audio) + self.config.log_eps).transpose(1, 2)
+
+    def _stats(self, device: torch.device) -> tp.Tuple[torch.Tensor, torch.Tensor]:
+        if not self.config.fitted:
+            raise CodecNotFittedError(
+                "MelCodec has no normalisation statistics: call fit_stats(audio_batches) or load a "
+                "config that has 'mean' and 'std'")
+        mean = torch.tensor(self.config.mean, dtype=torch.float32, device=device)
+        std = torch.tensor(self.config.std, dtype=torch.float32, device=device)
+        return mean, std
+
+    def encode(self, audio: torch.Tensor) -> torch.Tensor:
+        """Audio float [B, n] at `sample_rate` -> normalised latents float32 [B, ceil(n/hop), n_mels]."""
+        audio = _to_tensor_2d(audio, "audio")
+        mean, std = self._stats(audio.device)
+        return (self.log_mel(audio) - mean) / std
+
+    def fit_stats(self, audio_batches: tp.Iterable[tp.Any]) -> "MelCodec":
+        """Fit per-mel-bin mean/std of log(mel + eps) over all frames of `audio_batches`.
+
+        Each item is audio [B, n] or [n] (tensor or array) at `sample_rate`. The statistics
+        replace `self.config` (a new frozen config); returns `self` for chaining.
+        """
+        total = torch.zeros(self.dim, dtype=torch.float64)
+        total_sq = torch.zeros(self.dim, dtype=torch.float64)
+        count = 0
+        for batch in audio_batches:
+            if isinstance(batch, np.ndarray):
+                batch = torch.from_numpy(np.ascontiguousarray(batch))
+            if isinstance(batch, torch.Tensor) and batch.dim() == 1:
+                batch = batch[None]
+            with torch.no_grad():
+                logmel = self.log_mel(batch).to("cpu", torch.float64).reshape(-1, self.dim)
+            total += logmel.sum(0)
+            total_sq += (logmel ** 2).sum(0)
+            count += logmel.shape[0]
+        if count < 2:
+            raise CodecInputError("fit_stats needs audio giving at least 2 frames in total")
+        mean = total / count
+        var = (total_sq / count - mean ** 2).clamp_min(0.0)
+        std = var.sqrt().clamp_min(_STD_FLOOR)
+        self.config = dataclasses.replace(self.config, mean=tuple(mean.tolist()), std=tuple(std.tolist()))
+        logger.info("MelCodec statistics fitted on %d frames", count)
+        return self
+
+    # ----------------------------------------------------------------- decoding
+    def _mel_to_linear(self, mel: torch.Tensor) -> torch.Tensor:
+        """Non-negative least-squares inverse of the mel filterbank, mel [B, M, T] -> [B, F, T]."""
+        basis = self._tensor("mel_basis", mel.device)
+        pinv = self._tensor("mel_pinv", mel.device)
+        linear = (pinv @ mel).clamp_min(1e-6)
+        target = basis.transpose(0, 1) @ mel
+        for _ in range(self.config.nnls_iters):
+            # multiplicative update for min ||B x - y||^2 s.t. x >= 0; keeps x non-negative
+            linear = linear * target / (basis.transpose(0, 1) @ (basis @ linear) + 1e-10)
+        return linear
+
+    def _initial_phase(self, shape: tp.Sequence[int], device: torch.device) -> torch.Tensor:
+        """Fixed-seed random phase [1, F, frames], drawn on the CPU so every device starts alike
+        and shared by all batch items so an item decodes the same alone or in a batch."""
+        generator = torch.Generator(device="cpu").manual_seed(self.config.phase_seed)
+        phase = torch.rand((1, *shape[-2:]), generator=generator, dtype=torch.float32) * (2 * math.pi)
+        return torch.polar(torch.ones_like(phase), phase).to(device)
+
+    def griffin_lim(self, magnitude: torch.Tensor, length: int) -> torch.Tensor:
+        """Fast Griffin-Lim: a signal of `length` samples whose STFT magnitude approximates
+        `magnitude` [B, F, frames]; deterministic (fixed-seed initial phase)."""
+        cfg = self.config
+        angles = self._initial_phase(magnitude.shape, magnitude.device).expand(magnitude.shape)
+        previous = torch.zeros_like(angles)
+        accel = cfg.griffin_lim_momentum / (1.0 + cfg.griffin_lim_momentum)
+        for _ in range(cfg.griffin_lim_iters):
+            rebuilt = self._stft(self._istft(magnitude * angles, length))
+            angles = rebuilt - accel * previous
+            angles = angles / (angles.abs() + 1e-16)
+            previous = rebuilt
+        return self._istft(magnitude * angles, length)
+
+    def decode(self, latents: torch.Tensor) -> torch.Tensor:
+        """Normalised latents [B, T, n_mels] -> audio float32 [B, T * hop] at `sample_rate`."""
+        if not isinstance(latents, torch.Tensor):
+            raise CodecInputError(f"latents must be a torch.Tensor, got {type(latents).__name__}")
+        if latents.dim() != 3 or latents.shape[-1] != self.dim or latents.shape[1] == 0:
+            raise CodecInputError(
+                f"latents must have shape [B, T>0, {self.dim}], got {tuple(latents.shape)}")
+        latents = latents.detach().to(torch.float32)
+        mean, std = self._stats(latents.device)
+        with torch.no_grad():
+            log_mel = latents * std + mean
+            mel = (torch.exp(log_mel) - self.config.log_eps).clamp_min(0.0).transpose(1, 2)
+            linear = self._mel_to_linear(mel)
+            # the STFT of T * hop samples has T + 1 centred frames: repeat the last one
+            linear = torch.cat([linear, linear[..., -1:]], dim=-1)
+            length = latents.shape[1] * self.hop_length
+            if length <= self.config.n_fft // 2:
+                raise CodecInputError(
+                    f"need more than {self.config.n_fft // 2 // self.hop_length} frames to decode, "
+                    f"got {latents.shape[1]}")
+            return self.griffin_lim(linear, length)
+
+    def mel_spectral_convergence(self, ref_audio: tp.Any, out_audio: tp.Any) -> float:
+        """Spectral convergence measured on this codec's mel spectrogram instead of the STFT."""
+        ref, out = _paired_2d(ref_audio, out_audio)
+        ref_mel, out_mel = self.mel_spectrogram(ref), self.mel_spectrogram(out)
+        return _sc(ref_mel, out_mel)
+
+
+def _paired_2d(ref_audio: tp.Any, out_audio: tp.Any) -> tp.Tuple[torch.Tensor, torch.Tensor]:
+    ref = torch.as_tensor(np.asarray(ref_audio) if not isinstance(ref_audio, torch.Tensor) else ref_audio)
+    out = torch.as_tensor(np.asarray(out_audio) if not isinstance(out_audio, torch.Tensor) else out_audio)
+    ref = ref[None] if ref.dim() == 1 else ref
+    out = out[None] if out.dim() == 1 else out
+    ref = _to_tensor_2d(ref, "ref_audio")
+    out = _to_tensor_2d(out, "out_audio").to(ref.device)
+    if ref.shape[0] != out.shape[0]:
+        raise CodecInputError(f"batch sizes differ: {ref.shape[0]} vs {out.shape[0]}")
+    n = min(ref.shape[-1], out.shape[-1])
+    return ref[..., :n], out[..., :n]
+
+
+def _sc(ref_mag: torch.Tensor, out_mag: torch.Tensor) -> float:
+    denom = torch.linalg.vector_norm(ref_mag)
+    if float(denom) == 0.0:
+        raise CodecInputError("reference audio is silent: spectral convergence is undefined")
+    return float(torch.linalg.vector_norm(ref_mag - out_mag) / denom)
+
+
+def spectral_convergence(ref_audio: tp.Any, out_audio: tp.Any, n_fft: int = 2048,
+                         hop_length: int = 441, win_length: int = 1764) -> float:
+    """|| |STFT(ref)| - |STFT(out)| ||_F / || |STFT(ref)| ||_F  (0 = identical magnitudes).
+
+    Audio is [n] or [B, n] (tensor or array); both are cut to the shorter length. Defaults match
+    `MelCodecConfig` so the figure measures what the codec's own STFT sees.
+    """
+    ref, out = _paired_2d(ref_audio, out_audio)
+    window = torch.hann_window(win_length, device=ref.device)
+
+    def mag(x: torch.Tensor) -> torch.Tensor:
+        return torch.stft(x, n_fft=n_fft, hop_length=hop_length, win_length=win_length,
+                          window=window, center=True, return_complex=True).abs()
+
+    return _sc(mag(ref), mag(out))

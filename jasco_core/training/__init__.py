@@ -1,0 +1,1 @@
+"""Training-data tools: render seeded symbolic pieces and pack them into a dataset."""

@@ -1,0 +1,100 @@
+"""Turn a training run into the shipped embedded bundle.
+
+    python -m jasco_core.training.export --run runs/embedded --data data/train.npz \
+        --text data/train_text.npz --out assets/embedded [--guidance 3 0] [--solver euler --steps 10]
+
+Loads the EMA weights (`ema.safetensors`, or the shards `ema-*.safetensors` a remote run returns),
+folds the PCA of the text features into the text projection (so the bundle takes raw MiniLM states),
+and writes the bundle with the codec (and its normalisation statistics) the data set was built with.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import typing as tp
+
+import numpy as np
+import torch
+
+from ..bundle import GenerationDefaults
+from ..checkpoints import save_embedded_bundle
+from ..guidance import Guidance
+from ..model import ModelConfig, build_model
+from ..solvers import SolverConfig
+from .text_features import fold_text_projection
+
+SHARD_BYTES = 15 * 2**20
+
+
+def save_sharded(state: tp.Mapping[str, torch.Tensor], directory: str, prefix: str = "ema",
+                 max_bytes: int = SHARD_BYTES) -> tp.List[str]:
+    """Split a state dict into safetensors files of at most ~max_bytes (for size-limited transfers)."""
+    from safetensors.torch import save_file
+    shards: tp.List[tp.Dict[str, torch.Tensor]] = [{}]
+    size = 0
+    for key, value in state.items():
+        nbytes = value.numel() * value.element_size()
+        if shards[-1] and size + nbytes > max_bytes:
+            shards.append({})
+            size = 0
+        shards[-1][key] = value.detach().cpu().contiguous()
+        size += nbytes
+    paths = []
+    for i, shard in enumerate(shards):
+        path = os.path.join(directory, f"{prefix}-{i + 1:02d}-of-{len(shards):02d}.safetensors")
+        save_file(shard, path)
+        paths.append(path)
+    return paths
+
+
+def load_run_weights(run: str) -> tp.Dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+    single = os.path.join(run, "ema.safetensors")
+    if os.path.exists(single):
+        return load_file(single)
+    state: tp.Dict[str, torch.Tensor] = {}
+    for path in sorted(glob.glob(os.path.join(run, "ema-*-of-*.safetensors"))):
+        state.update(load_file(path))
+    if not state:
+        raise FileNotFoundError(f"no ema.safetensors or ema-*-of-*.safetensors in {run}")
+    return state
+
+
+def export_bundle(run: str, data: str, text: str, out: str, defaults: GenerationDefaults,
+                  info: tp.Optional[dict] = None) -> None:
+    from .dataset import codec_from_dataset
+    with open(os.path.join(run, "model_config.json")) as f:
+        cfg_train = ModelConfig.from_dict(json.load(f))
+    state = load_run_weights(run)
+    with np.load(text) as t:
+        mean, components = t["pca_mean"], t["pca_components"]
+    key = "condition_provider.conditioners.description.output_proj."
+    w, b = fold_text_projection(state[key + "weight"].float(), state[key + "bias"].float(), mean, components)
+    state[key + "weight"], state[key + "bias"] = w, b
+    cfg = ModelConfig.from_dict({**cfg_train.to_dict(), "text_dim": int(components.shape[1]), "dropout": 0.0})
+    model = build_model(cfg, state)
+    codec = codec_from_dataset(data)
+    save_embedded_bundle(out, model, codec, defaults=defaults, max_duration=10.0, info=info or {})
+
+
+def main(argv: tp.Optional[tp.Sequence[str]] = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m jasco_core.training.export", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--run", required=True)
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--text", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--guidance", type=float, nargs=2, default=(3.0, 0.0), metavar=("ALL", "TEXT"))
+    parser.add_argument("--solver", default="euler")
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--info", default="{}", help="JSON merged into bundle.json's info")
+    args = parser.parse_args(argv)
+    defaults = GenerationDefaults(guidance=Guidance(all=args.guidance[0], text=args.guidance[1]),
+                                  solver=SolverConfig(method=args.solver, steps=args.steps), duration=10.0)
+    export_bundle(args.run, args.data, args.text, args.out, defaults, json.loads(args.info))
+    print(f"bundle written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
