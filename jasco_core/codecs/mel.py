@@ -32,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import numbers
 import typing as tp
 
 import numpy as np
@@ -197,8 +198,19 @@ class MelCodec:
     """
 
     def __init__(self, config: tp.Optional[MelCodecConfig] = None):
-        self.config = config if config is not None else MelCodecConfig()
         self._cache: tp.Dict[tp.Tuple[str, str], torch.Tensor] = {}
+        self.config = config if config is not None else MelCodecConfig()
+
+    @property
+    def config(self) -> MelCodecConfig:
+        return self._config
+
+    @config.setter
+    def config(self, value: MelCodecConfig) -> None:
+        if not isinstance(value, MelCodecConfig):
+            raise CodecConfigError(f"config must be a MelCodecConfig, got {type(value).__name__}")
+        self._config = value
+        self._cache.clear()  # filterbank and window depend on the config
 
     # ----------------------------------------------------------------- Codec attributes
     @property
@@ -219,7 +231,8 @@ class MelCodec:
 
     def frames_for(self, seconds: float) -> int:
         """Frames produced by `encode` for `seconds` of audio: ceil(round(seconds * sr) / hop)."""
-        if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds >= 0):
+        if (isinstance(seconds, bool) or not isinstance(seconds, numbers.Real)
+                or not math.isfinite(seconds) or seconds < 0):
             raise CodecInputError(f"seconds must be a finite number >= 0, got {seconds!r}")
         n = int(round(seconds * self.sample_rate))
         return self.frames_for_samples(n)
@@ -368,6 +381,11 @@ class MelCodec:
         if latents.dim() != 3 or latents.shape[-1] != self.dim or latents.shape[1] == 0:
             raise CodecInputError(
                 f"latents must have shape [B, T>0, {self.dim}], got {tuple(latents.shape)}")
+        length = latents.shape[1] * self.hop_length
+        if length <= self.config.n_fft // 2:
+            raise CodecInputError(
+                f"need more than {self.config.n_fft // 2 // self.hop_length} frames to decode, "
+                f"got {latents.shape[1]}")
         latents = latents.detach().to(torch.float32)
         mean, std = self._stats(latents.device)
         with torch.no_grad():
@@ -376,11 +394,6 @@ class MelCodec:
             linear = self._mel_to_linear(mel)
             # the STFT of T * hop samples has T + 1 centred frames: repeat the last one
             linear = torch.cat([linear, linear[..., -1:]], dim=-1)
-            length = latents.shape[1] * self.hop_length
-            if length <= self.config.n_fft // 2:
-                raise CodecInputError(
-                    f"need more than {self.config.n_fft // 2 // self.hop_length} frames to decode, "
-                    f"got {latents.shape[1]}")
             return self.griffin_lim(linear, length)
 
     def mel_spectral_convergence(self, ref_audio: tp.Any, out_audio: tp.Any) -> float:

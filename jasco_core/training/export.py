@@ -10,7 +10,6 @@ and writes the bundle with the codec (and its normalisation statistics) the data
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import typing as tp
@@ -23,44 +22,8 @@ from ..checkpoints import save_embedded_bundle
 from ..guidance import Guidance
 from ..model import ModelConfig, build_model
 from ..solvers import SolverConfig
+from .shards import load_run_weights, save_sharded  # noqa: F401 (re-exported)
 from .text_features import fold_text_projection
-
-SHARD_BYTES = 15 * 2**20
-
-
-def save_sharded(state: tp.Mapping[str, torch.Tensor], directory: str, prefix: str = "ema",
-                 max_bytes: int = SHARD_BYTES) -> tp.List[str]:
-    """Split a state dict into safetensors files of at most ~max_bytes (for size-limited transfers)."""
-    from safetensors.torch import save_file
-    shards: tp.List[tp.Dict[str, torch.Tensor]] = [{}]
-    size = 0
-    for key, value in state.items():
-        nbytes = value.numel() * value.element_size()
-        if shards[-1] and size + nbytes > max_bytes:
-            shards.append({})
-            size = 0
-        shards[-1][key] = value.detach().cpu().contiguous()
-        size += nbytes
-    paths = []
-    for i, shard in enumerate(shards):
-        path = os.path.join(directory, f"{prefix}-{i + 1:02d}-of-{len(shards):02d}.safetensors")
-        save_file(shard, path)
-        paths.append(path)
-    return paths
-
-
-def load_run_weights(run: str) -> tp.Dict[str, torch.Tensor]:
-    from safetensors.torch import load_file
-    single = os.path.join(run, "ema.safetensors")
-    if os.path.exists(single):
-        return load_file(single)
-    state: tp.Dict[str, torch.Tensor] = {}
-    for path in sorted(glob.glob(os.path.join(run, "ema-*-of-*.safetensors"))):
-        state.update(load_file(path))
-    if not state:
-        raise FileNotFoundError(f"no ema.safetensors or ema-*-of-*.safetensors in {run}")
-    return state
-
 
 def export_bundle(run: str, data: str, text: str, out: str, defaults: GenerationDefaults,
                   info: tp.Optional[dict] = None) -> None:

@@ -291,15 +291,22 @@ def train(data_path: tp.Sequence[str], text_path: tp.Sequence[str], out_dir: str
     bar.close()
     log.close()
     save()
-    plot_loss_curve(os.path.join(out_dir, "loss.csv"), os.path.join(out_dir, "loss_curve.png"))
     if shard_dir:
-        from .export import save_sharded
+        from .shards import save_sharded
         os.makedirs(shard_dir, exist_ok=True)
         weights = best_state if best_state is not None else ema.state_dict()
         save_sharded({k: v.detach().float().cpu() for k, v in weights.items()}, shard_dir)
+    try:
+        plot_loss_curve(os.path.join(out_dir, "loss.csv"), os.path.join(out_dir, "loss_curve.png"))
+    except Exception as exc:  # a missing plotting backend must not lose the weights
+        logger.warning("loss curve not drawn: %s", exc)
+    if shard_dir:
         for name in ("model_config.json", "train_config.json", "loss.csv", "loss_curve.png"):
-            shutil.copy(os.path.join(out_dir, name), os.path.join(shard_dir, name))
-    logger.info("stopped at step %d after %.1f min", step, (time.time() - start_time) / 60)
+            if os.path.exists(os.path.join(out_dir, name)):
+                shutil.copy(os.path.join(out_dir, name), os.path.join(shard_dir, name))
+    minutes = (time.time() - start_time) / 60
+    logger.info("stopped at step %d after %.1f min (%.1f steps/s), best validation loss %.5f",
+                step, minutes, step / max(minutes * 60, 1e-9), best_val)
     return ckpt_path
 
 
@@ -339,6 +346,7 @@ def main(argv: tp.Optional[tp.Sequence[str]] = None) -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--max-minutes", type=float, default=float("inf"))
     parser.add_argument("--no-resume", action="store_true")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar (logs only)")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--shard-dir", default=None, help="also write the EMA weights as <=15 MB shards here")
     for f in dataclasses.fields(TrainConfig):
@@ -353,7 +361,7 @@ def main(argv: tp.Optional[tp.Sequence[str]] = None) -> None:
         text_dim = int(t["states"].shape[-1])
     cfg = embedded_model_config(text_dim=text_dim, **json.loads(args.model))
     train(args.data, args.text, args.out, tc, cfg, device=args.device, max_minutes=args.max_minutes,
-          resume=not args.no_resume, shard_dir=args.shard_dir)
+          resume=not args.no_resume, shard_dir=args.shard_dir, progress_bar=not args.quiet)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,112 @@
+"""A tiny model bundle for the demo's tests, built once per test session.
+
+The bundle has the embedded model's format and parts (flow-matching transformer, `MelCodec`,
+MiniLM text encoder, feature drum encoder, all four conditions) but random weights of a few
+thousand parameters, so a 2 s generation takes about a second on a CPU. Its defaults are Euler
+with 4 steps, guidance (3, 0) and a 2 s clip.
+
+    from demo_fixtures import tiny_bundle_dir, tiny_handlers   # pytest fixtures
+"""
+from __future__ import annotations
+
+import atexit
+import functools
+import os
+import shutil
+import tempfile
+
+import numpy as np
+import pytest
+import torch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+TINY_DURATION = 2.0
+TINY_MAX_DURATION = 10.0
+
+
+def _codec_audio(sample_rate: int, seconds: float = 1.0) -> np.ndarray:
+    """A second of synthetic music-like audio (a chord of partials, a few clicks, some noise)."""
+    rng = np.random.default_rng(0)
+    t = np.arange(int(sample_rate * seconds)) / sample_rate
+    audio = sum(0.2 / k * np.sin(2 * np.pi * f * k * t) for f in (220.0, 277.2, 329.6) for k in (1, 2, 3))
+    clicks = np.zeros_like(t)
+    clicks[:: sample_rate // 4] = 1.0
+    audio = audio + np.convolve(clicks, np.exp(-np.arange(400) / 40.0), mode="same") * 0.3
+    audio = audio + 0.01 * rng.standard_normal(t.size)
+    return (0.8 * audio / np.abs(audio).max()).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=None)
+def build_tiny_bundle() -> str:
+    """Write the tiny bundle into a temporary folder (removed at exit) and return its path."""
+    from jasco_core.bundle import GenerationDefaults
+    from jasco_core.checkpoints import save_embedded_bundle
+    from jasco_core.codecs.mel import MelCodec
+    from jasco_core.guidance import Guidance
+    from jasco_core.model import FlowMatchingModel, ModelConfig
+    from jasco_core.solvers import SolverConfig
+
+    torch.manual_seed(0)
+    model = FlowMatchingModel(ModelConfig(
+        dim=32, num_heads=4, num_layers=2, flow_dim=64, chords_dim=4, drums_dim=2, melody_dim=4, text_dim=384,
+        drums_latent_dim=4, drums_blurring_factor=1, time_embedding_dim=16, time_embedding_hidden=32))
+    model.init_weights()
+    model.eval()
+    codec = MelCodec()
+    codec.fit_stats([_codec_audio(codec.sample_rate)])
+    folder = tempfile.mkdtemp(prefix="jasco-tiny-bundle-")
+    atexit.register(shutil.rmtree, folder, True)
+    save_embedded_bundle(folder, model, codec, defaults=GenerationDefaults(
+        guidance=Guidance(3, 0), solver=SolverConfig("euler", steps=4), duration=TINY_DURATION),
+        max_duration=TINY_MAX_DURATION)
+    return folder
+
+
+@functools.lru_cache(maxsize=None)
+def build_tiny_handlers():
+    """`DemoHandlers` around the tiny bundle (shared by the tests of a session)."""
+    from demo.handlers import DemoHandlers
+
+    outputs = tempfile.mkdtemp(prefix="jasco-demo-test-outputs-")
+    atexit.register(shutil.rmtree, outputs, True)
+    return DemoHandlers(build_tiny_bundle(), output_dir=outputs)
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle_dir() -> str:
+    return build_tiny_bundle()
+
+
+@pytest.fixture(scope="session")
+def tiny_handlers():
+    return build_tiny_handlers()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@functools.lru_cache(maxsize=None)
+def launch_tiny_app() -> str:
+    """The demo around the tiny bundle, served on 127.0.0.1 in this process; returns its URL.
+    One server is shared by the client and browser tests and closed at exit."""
+    from demo.ui import build_demo, launch_options
+
+    app = build_demo(build_tiny_handlers())
+    _, url, _ = app.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True,
+                           quiet=True, **launch_options())
+    atexit.register(app.close)
+    return url
+
+
+@pytest.fixture(scope="session")
+def tiny_app_url() -> str:
+    return launch_tiny_app()

@@ -1,0 +1,104 @@
+"""Round trips through a launched demo on 127.0.0.1 with `gradio_client`, and `app.py`'s settings."""
+from __future__ import annotations
+
+import json
+
+import gradio as gr
+import pytest
+import soundfile as sf
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+
+from demo import handlers as H
+from demo_fixtures import TINY_DURATION, tiny_app_url, tiny_bundle_dir  # noqa: F401  (fixtures)
+
+
+@pytest.fixture(scope="module")
+def client(tiny_app_url):
+    return Client(tiny_app_url, verbose=False, download_files=True)
+
+
+def test_every_parameter_of_generate_and_compare_has_a_default(client):
+    api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    assert {"/generate", "/compare", "/stop_generate", "/stop_compare", "/preview_chords", "/select_model"} <= set(api)
+    for name, params in (("/generate", H.GENERATE_PARAMS), ("/compare", H.COMPARE_PARAMS)):
+        info = api[name]["parameters"]
+        assert [p["parameter_name"] for p in info] == params
+        assert all(p["parameter_has_default"] for p in info), [p["parameter_name"] for p in info]
+
+
+def test_generate_with_only_text(client):
+    out = client.predict(text="mellow jazz piano with brushed drums", api_name="/generate")
+    first = out[0]
+    path = first["value"] if isinstance(first, dict) else first
+    audio, sr = sf.read(path)
+    assert sr == 22050 and abs(len(audio) / sr - TINY_DURATION) < 0.05
+    stats = {row[0]: row[1] for row in out[H.MAX_SAMPLE_PLAYERS + 2]["data"]}
+    assert stats["NFE (field evaluations)"] == "4"
+    downloads, seed, status = out[-3:]
+    parameters = json.load(open([p for p in downloads if p.endswith(".json")][0]))["parameters"]
+    assert parameters["seed"] == seed and status.startswith("Done in")
+    assert out[H.MAX_SAMPLE_PLAYERS]["type"] == "matplotlib"  # the trajectory figure
+
+
+def test_bad_input_names_the_field_and_the_server_keeps_serving(client):
+    with pytest.raises(AppError, match=r"chords: .*cannot read chord 'H'"):
+        client.predict(text="piano", chords="C:0 H:1", api_name="/generate")
+    # values the page's own widgets refuse are reported against their parameter too
+    with pytest.raises(AppError, match=r"duration: expected a number from 1 to 10, got 60"):
+        client.predict(text="piano", duration=60, api_name="/generate")
+    with pytest.raises(AppError, match=r"solver: expected one of 'euler', .*'dopri5'"):
+        client.predict(text="piano", solver="heun", api_name="/generate")
+    with pytest.raises(AppError, match=r"runs: expected a list of some of 'Euler 4'"):
+        client.predict(text="piano", runs=["Euler 5"], api_name="/compare")
+    out = client.predict(text="piano", chords="C:0 F:1", seed=5, random_seed=False, adherence=False,
+                         api_name="/generate")
+    assert out[-2] == 5
+
+
+def test_compare(client):
+    out = client.predict(text="lofi hip hop", chords="Am:0 F:1", runs=["Euler 4", "Euler 8"],
+                         extra_runs="dopri5:1e-3", api_name="/compare")
+    table = out[H.MAX_COMPARE_RUNS]["data"]
+    assert [row[0] for row in table] == ["Euler 4", "Euler 8", "dopri5 1e-03"]
+    assert table[-1][4] == "0 (reference)" and out[-1].startswith("3 of 3 runs done")
+
+
+def test_previews_through_the_api(client):
+    figure, note = client.predict(chords="| C | F |", duration=4, bpm=120, meter="4/4", api_name="/preview_chords")
+    assert figure["visible"] and figure["value"]["type"] == "matplotlib" and note.startswith("2 chord(s)")
+
+
+def test_app_honours_server_settings_and_model_from_the_environment(tiny_bundle_dir, monkeypatch):
+    import app
+
+    launched = {}
+    monkeypatch.setattr(gr.Blocks, "launch", lambda self, **kwargs: launched.update(kwargs, blocks=self))
+    monkeypatch.setenv("JASCO_MODEL", tiny_bundle_dir)
+    monkeypatch.setenv("GRADIO_SERVER_NAME", "0.0.0.0")
+    monkeypatch.setenv("GRADIO_SERVER_PORT", "7999")
+    app.main()
+    assert launched["server_name"] == "0.0.0.0" and launched["server_port"] == 7999
+    blocks = launched["blocks"]
+    assert blocks._queue.max_size is not None  # bounded queue
+    api_names = {fn.api_name for fn in blocks.fns.values() if fn.api_name}
+    assert {"generate", "compare"} <= api_names
+    # every event that runs a function has an api_name
+    assert all(fn.api_name for fn in blocks.fns.values() if fn.fn is not None)
+
+
+def test_stop_interrupts_a_running_generation(client):
+    import time
+
+    job = client.submit(text="long drone", duration=10, num_samples=4, solver="rk4", steps=200, adherence=False,
+                        api_name="/generate")  # 800 evaluations of a batch of 12
+    deadline = time.time() + 60
+    while not any((u.progress_data or []) for u in [job.status()]) and time.time() < deadline:
+        time.sleep(0.05)  # wait until the solve reports progress
+    started = time.time()
+    client.predict(api_name="/stop_generate")
+    with pytest.raises(Exception, match="stopped"):
+        job.result(timeout=60)
+    assert time.time() - started < 20  # far sooner than 400 steps would take
+    # the next request of the same session runs normally
+    assert client.predict(text="x", adherence=False, api_name="/generate")[-1].startswith("Done in")

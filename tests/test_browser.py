@@ -1,0 +1,166 @@
+"""The demo in a real browser (headless Chromium through Playwright), against a tiny model.
+
+Loads the page, fills the prompt and chords, presses Generate and waits for the audio player and
+the trajectory plot; then the same on the Compare tab. Screenshots go to `docs/` (the README shows
+`docs/screenshot_generate.png`) and to pytest's tmp dir.
+
+Chromium comes from the system (Debian's `chromium` package at /usr/bin/chromium, or $CHROMIUM).
+Without it the tests are skipped locally and fail in CI (CI=true), where it must be installed.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+import pytest
+
+from demo_fixtures import tiny_app_url  # noqa: F401  (fixture)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs")
+TIMEOUT_MS = 120_000
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        message = f"Chromium not found at {CHROMIUM} (apt-get install chromium, or set $CHROMIUM)"
+        if _in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, tiny_app_url):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(tiny_app_url)
+    page.wait_for_selector("#prompt textarea")
+    yield page
+    context.close()
+
+
+def _screenshot(page, name: str, tmp_path) -> None:
+    path = tmp_path / name
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 10_000
+    os.makedirs(DOCS, exist_ok=True)
+    shutil.copyfile(path, os.path.join(DOCS, name))
+
+
+def _image_loaded(page, selector: str) -> bool:
+    return page.eval_on_selector(selector, "img => img.complete && img.naturalWidth > 100")
+
+
+def test_generate_in_the_browser(page, tmp_path):
+    page.fill("#prompt textarea", "mellow jazz piano with brushed drums")
+    page.fill("#chords textarea", "C:0 Am:0.5 F:1 G:1.5")
+    page.wait_for_selector("#chord-plot img")  # the live chord timeline
+    assert "4 chord(s) over 2 s" in page.inner_text("body")
+
+    started = time.perf_counter()
+    page.click("#generate-btn")
+    page.wait_for_selector("#trajectory-plot img")
+    page.wait_for_selector("#audio-1 audio", state="attached")
+    seconds = time.perf_counter() - started
+    page.wait_for_selector("#spectrogram-plot img")
+    page.wait_for_function("document.querySelector('#status').innerText.startsWith('Done in')")
+    assert _image_loaded(page, "#trajectory-plot img")
+    assert page.get_attribute("#audio-1 a[download]", "download").endswith(".wav")
+    assert "22050 Hz" in page.inner_text("#audio-1")
+    assert "chord accuracy" in page.inner_text("#stats")
+    assert "_parameters\n.json" in page.inner_text("#downloads")
+    print(f"browser round trip, click to trajectory plot: {seconds:.2f} s")
+    _screenshot(page, "screenshot_generate.png", tmp_path)
+
+
+def test_bad_input_shows_an_error_naming_the_field(page):
+    page.fill("#prompt textarea", "piano")
+    page.fill("#chords textarea", "C:0 H:1")
+    page.get_by_text("cannot read chord 'H'").first.wait_for()  # the preview explains instead of drawing
+    assert page.locator("#chord-plot").is_hidden()
+    page.click("#generate-btn")
+    toast = page.locator("[data-testid='toast-body']").first
+    toast.wait_for()
+    assert "chords:" in toast.inner_text() and "cannot read chord 'H'" in toast.inner_text()
+    # the page keeps working
+    page.fill("#chords textarea", "C:0 F:1")
+    page.wait_for_selector("#chord-plot img")
+    page.click("#generate-btn")
+    page.wait_for_function("document.querySelector('#status').innerText.startsWith('Done in')")
+
+
+def test_compare_in_the_browser(page, tmp_path):
+    page.get_by_role("tab", name="Compare solvers").click()
+    page.fill("#cmp-prompt textarea", "lofi hip hop with a warm bass")
+    page.fill("#cmp-chords textarea", "Am:0 F:1")
+    page.wait_for_selector("#cmp-chord-plot img")
+    page.click("#compare-btn")
+    page.wait_for_selector("#compare-plot img")
+    page.wait_for_selector("#cmp-audio-1 audio", state="attached")
+    page.wait_for_function("document.querySelector('#cmp-status').innerText.includes('runs done')")
+    assert _image_loaded(page, "#compare-plot img")
+    table = page.inner_text("#compare-table")
+    for run in ("Euler 4", "Euler 8", "Euler 16", "Midpoint 8", "dopri5 1e-3", "dopri5 1e-5"):
+        assert run in table
+    assert "0 (reference)" in table
+    assert page.locator("#cmp-audio-6 audio").count() >= 1 and page.locator("#cmp-audio-7").is_hidden()
+    _screenshot(page, "screenshot_compare.png", tmp_path)
+
+
+def test_embedded_model_makes_ten_seconds_within_the_budget(browser, tmp_path):
+    """Acceptance: with the embedded model, one 10 s sample at default settings returns in the browser
+    within 10 s end to end (override with $JASCO_E2E_BUDGET_S on slower machines)."""
+    from jasco_core.checkpoints import EMBEDDED_DIR
+
+    if not os.path.exists(os.path.join(EMBEDDED_DIR, "bundle.json")):
+        pytest.skip("the embedded bundle (assets/embedded) has not been built")
+    from demo.handlers import DemoHandlers
+    from demo.ui import build_demo, launch_options
+    from demo_fixtures import free_port
+
+    handlers = DemoHandlers("embedded")
+    app = build_demo(handlers)
+    _, url, _ = app.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
+                           **launch_options())
+    budget = float(os.environ.get("JASCO_E2E_BUDGET_S", "10"))
+    try:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(url)
+        page.wait_for_selector("#prompt textarea")
+        page.fill("#prompt textarea", "mellow jazz piano with brushed drums")
+        page.fill("#chords textarea", "C:0 Am:2.5 F:5 G:7.5")
+        if handlers.defaults.duration != 10.0 and handlers.defaults.max_duration >= 10.0:
+            page.locator("#duration input[type=range]").fill("10")
+        page.wait_for_selector("#chord-plot img")
+        started = time.perf_counter()
+        page.click("#generate-btn")
+        page.wait_for_selector("#trajectory-plot img")
+        page.wait_for_selector("#audio-1 audio", state="attached")
+        page.wait_for_function("document.querySelector('#status').innerText.startsWith('Done in')")
+        seconds = time.perf_counter() - started
+        assert "1 \u00d7 10.00 s" in page.inner_text("#stats")
+        page.screenshot(path=str(tmp_path / "embedded_generate.png"), full_page=True)
+        context.close()
+    finally:
+        app.close()
+    print(f"embedded model, 10 s sample, click to result: {seconds:.2f} s")
+    assert seconds < budget, f"10 s sample took {seconds:.1f} s end to end (budget {budget:g} s)"

@@ -1,0 +1,276 @@
+"""The demo's handlers with a tiny model: outputs, defaults, progress, Stop, errors, comparison, previews."""
+from __future__ import annotations
+
+import json
+import os
+import types
+
+import gradio as gr
+import numpy as np
+import pytest
+import soundfile as sf
+from matplotlib.figure import Figure
+
+from demo import handlers as H
+from demo.examples import load_examples
+from demo_fixtures import TINY_DURATION, tiny_bundle_dir, tiny_handlers  # noqa: F401  (fixtures)
+
+
+class Recorder:
+    """Stands in for gr.Progress: records (fraction, description)."""
+
+    def __init__(self, on_call=None):
+        self.calls, self.on_call = [], on_call
+
+    def __call__(self, fraction, desc=None, **_):
+        self.calls.append((fraction, desc))
+        if self.on_call:
+            self.on_call(len(self.calls))
+
+
+def generate(h, **kwargs):
+    kwargs.setdefault("progress", Recorder())
+    out = h.generate(**kwargs)
+    names = [f"player{k}" for k in range(H.MAX_SAMPLE_PLAYERS)] + [
+        "trajectory", "spectrogram", "stats", "downloads", "seed", "status"]
+    assert len(out) == len(names)
+    result = dict(zip(names, out))
+    result["table"] = dict((k, v) for k, v in result["stats"])
+    return result
+
+
+def test_defaults_come_from_the_bundle(tiny_handlers):
+    d = tiny_handlers.defaults
+    assert (d.solver, d.steps, d.duration, d.max_duration) == ("euler", 4, TINY_DURATION, 10.0)
+    assert (d.w_all, d.w_text, d.w_null, d.null_auto) == (3.0, 0.0, -2.0, True)
+    assert d.accepts == ("text", "chords", "drums", "melody") and d.sample_rate == 22050
+    # the API parameters are the handler's inputs, in order
+    assert H.GENERATE_PARAMS[:4] == ["text", "chords", "drums", "melody"]
+    assert "request" not in H.GENERATE_PARAMS and "progress" not in H.GENERATE_PARAMS
+
+
+def test_generate_with_text_only_gives_audio_plots_stats_and_downloads(tiny_handlers):
+    progress = Recorder()
+    out = generate(tiny_handlers, text="mellow jazz piano", progress=progress)
+    player = out["player0"]
+    assert player["visible"] and player["value"].endswith(".wav") and "22050 Hz" in player["label"]
+    assert all(not out[f"player{k}"]["visible"] for k in range(1, H.MAX_SAMPLE_PLAYERS))
+    assert isinstance(out["trajectory"], Figure) and isinstance(out["spectrogram"], Figure)
+    table = out["table"]
+    assert table["NFE (field evaluations)"] == "4" and table["accepted steps"] == "4"
+    assert table["device"] == "cpu" and table["seed"] == str(out["seed"])
+    assert "(random)" in out["status"]  # random seed is the default, and it is reported
+    wav, json_path = out["downloads"]
+    audio, sr = sf.read(wav)
+    assert sr == 22050 and abs(len(audio) / sr - TINY_DURATION) < 0.05 and np.abs(audio).max() > 0
+    record = json.load(open(json_path))
+    assert record["parameters"]["seed"] == out["seed"]
+    assert record["parameters"]["solver"]["method"] == "euler" and record["parameters"]["solver"]["steps"] == 4
+    assert record["demo_inputs"]["random_seed"] is False and record["result"]["nfe"] == 4
+    # the progress bar follows the real solve: t from 0 to 1, NFE 1..4
+    nfe_calls = [(f, d) for f, d in progress.calls if d and d.startswith("NFE")]
+    assert [d.split(" ")[1] for _, d in nfe_calls] == ["1", "2", "3", "4"]
+    fractions = [f for f, _ in nfe_calls]
+    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(0.75)
+
+
+def test_fixed_seed_reproduces_and_json_replays(tiny_handlers):
+    a = generate(tiny_handlers, text="bossa nova guitar", chords="C:0 G:1", seed=7, random_seed=False,
+                 adherence=False)
+    b = generate(tiny_handlers, text="bossa nova guitar", chords="C:0 G:1", seed=7, random_seed=False,
+                 adherence=False)
+    assert a["seed"] == b["seed"] == 7
+    np.testing.assert_array_equal(sf.read(a["downloads"][0])[0], sf.read(b["downloads"][0])[0])
+    # the JSON's demo inputs are exactly the handler's parameters: feeding them back reproduces the audio
+    inputs = json.load(open(a["downloads"][-1]))["demo_inputs"]
+    assert set(inputs) <= set(H.GENERATE_PARAMS)
+    c = generate(tiny_handlers, **{**inputs, "adherence": False})
+    np.testing.assert_array_equal(sf.read(a["downloads"][0])[0], sf.read(c["downloads"][0])[0])
+
+
+def test_several_samples_and_an_adaptive_solver(tiny_handlers):
+    out = generate(tiny_handlers, text="waltz", num_samples=2, solver="dopri5", log10_rtol=-2, log10_atol=-2,
+                   adherence=False)
+    assert [out[f"player{k}"]["visible"] for k in range(4)] == [True, True, False, False]
+    assert len(out["downloads"]) == 3  # two WAVs and the JSON
+    nfe = int(out["table"]["NFE (field evaluations)"])
+    assert nfe >= 6 and "dopri5, rtol 1e-02" in out["table"]["solver"]
+    assert len([ax for ax in out["spectrogram"].axes if ax.images]) == 2
+
+
+def test_conditions_from_the_bundled_examples_and_adherence_scores(tiny_handlers):
+    example = next(e for e in load_examples() if e["drums"] and e["melody"])
+    out = generate(tiny_handlers, text=example["text"], chords=example["chords"], drums=example["drums"],
+                   melody=example["melody"], bpm=example["bpm"], meter=example["meter"], seed=1, random_seed=False)
+    table = out["table"]
+    for name in ("chord accuracy", "melody agreement", "drum onset F1"):
+        assert 0.0 <= float(table[name]) <= 1.0, table
+    record = json.load(open(out["downloads"][-1]))
+    assert record["parameters"]["drums"] == os.path.basename(example["drums"])  # no server paths in the JSON
+    assert record["parameters"]["chords"][0][1] == 0.0
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    (dict(chords="C:0 Xq:1"), "chords"),
+    (dict(chords="| C | F |", meter="x/y"), "meter"),
+    (dict(duration=99), "duration"),
+    (dict(duration="long"), "duration"),
+    (dict(solver="heun3"), "solver"),
+    (dict(steps=0), "steps"),
+    (dict(solver="dopri5", log10_rtol=3), "rtol"),
+    (dict(steps=20, max_nfe=10), "max_nfe"),
+    (dict(solver="dopri5", log10_rtol=-8, log10_atol=-8, max_nfe=3), "max_nfe"),
+    (dict(seed=-1, random_seed=False), "seed"),
+    (dict(seed=1.5, random_seed=False), "seed"),
+    (dict(w_all=0, w_text=0, null_auto=False, w_null=0), "guidance"),
+    (dict(num_samples=9), "num_samples"),
+    (dict(melody="/nonexistent/tune.mid"), "melody"),
+    (dict(melody=__file__), "melody"),
+    (dict(model="no-such-model"), "model"),
+    (dict(text=123), "text"),
+])
+def test_bad_input_is_reported_against_its_field(tiny_handlers, kwargs, field):
+    with pytest.raises(gr.Error) as info:
+        generate(tiny_handlers, text=kwargs.pop("text", "piano"), **kwargs)
+    err = info.value
+    assert err.message.startswith(f"{field}:"), err.message
+    assert H.FIELD_LABELS[field] in err.title
+
+
+def test_handlers_keep_working_after_an_error(tiny_handlers):
+    with pytest.raises(gr.Error):
+        generate(tiny_handlers, text="x", chords="C:-1")
+    assert generate(tiny_handlers, text="x", adherence=False)["player0"]["visible"]
+
+
+def test_stop_interrupts_a_running_solve(tiny_handlers):
+    request = types.SimpleNamespace(session_hash="session-a")
+    other = types.SimpleNamespace(session_hash="session-b")
+    def press_stop(n):
+        if n == 2:  # after the first field evaluation
+            tiny_handlers.stop(request)
+
+    progress = Recorder(press_stop)
+    with pytest.raises(gr.Error, match="stopped"):
+        tiny_handlers.generate(text="drone", request=request, progress=progress, adherence=False)
+    nfe_calls = [d for _, d in progress.calls if d and d.startswith("NFE")]
+    assert len(nfe_calls) == 1  # the solve stopped at its next evaluation
+    # another session is unaffected, and the next request of this session runs (the flag is cleared)
+    assert tiny_handlers.generate(text="drone", request=other, progress=Recorder(), adherence=False)[0]["visible"]
+    assert tiny_handlers.generate(text="drone", request=request, progress=Recorder(), adherence=False)[0]["visible"]
+
+
+def test_compare_runs_each_solver_and_measures_error_against_the_tightest(tiny_handlers):
+    progress = Recorder()
+    out = tiny_handlers.compare(text="lofi beat", chords="Am:0 F:1", seed=3, runs=["Euler 4", "Euler 8"],
+                                extra_runs="dopri5:1e-3", progress=progress)
+    players, (rows, figure, status) = out[:H.MAX_COMPARE_RUNS], out[H.MAX_COMPARE_RUNS:]
+    assert [p["visible"] for p in players] == [True] * 3 + [False] * (H.MAX_COMPARE_RUNS - 3)
+    assert [r[0] for r in rows] == ["Euler 4", "Euler 8", "dopri5 1e-03"]
+    assert rows[0][2] == "4" and rows[1][2] == "8" and int(rows[2][2]) > 0
+    assert rows[2][4] == "0 (reference)"
+    assert float(rows[0][4]) > float(rows[1][4]) > 0  # Euler converges towards the reference
+    assert isinstance(figure, Figure) and "reference: dopri5 1e-03" in status
+    descs = [d for _, d in progress.calls if d]
+    assert any(d.startswith("run 3/3 (dopri5 1e-03): NFE") for d in descs)
+    fractions = [f for f, _ in progress.calls]
+    assert max(fractions) <= 1.0 and fractions[-1] > 2 / 3
+
+
+def test_compare_with_default_runs_uses_the_issue_presets():
+    assert H.DEFAULT_COMPARE_RUNS == ["Euler 4", "Euler 8", "Euler 16", "Midpoint 8", "dopri5 1e-3", "dopri5 1e-5"]
+
+
+def test_compare_reports_a_run_stopped_by_the_nfe_cap(tiny_handlers):
+    out = tiny_handlers.compare(text="x", runs=["Euler 4"], extra_runs="dopri5:1e-8", max_nfe=6,
+                                progress=Recorder())
+    rows = out[H.MAX_COMPARE_RUNS]
+    assert rows[1][-1] == "stopped at the NFE cap" and rows[0][4] == "0 (reference)"
+
+
+@pytest.mark.parametrize("runs, extra, message", [
+    ([], "", "tick at least one"),
+    (["Euler 4"], "heun:3", "cannot read 'heun:3'"),
+    (["Euler 4"], "euler:0", "whole number of steps"),
+    (["Euler 4"], "dopri5:2", "tolerance"),
+    (["Nope 3"], "", "unknown preset"),
+    (list(H.COMPARE_PRESETS), "rk4:2", "at most 8 runs"),
+])
+def test_compare_run_choices_are_checked(tiny_handlers, runs, extra, message):
+    with pytest.raises(gr.Error, match=message):
+        tiny_handlers.parse_runs(runs, extra, 1000)
+
+
+def test_parse_runs_builds_solver_settings(tiny_handlers):
+    plan = tiny_handlers.parse_runs(["Euler 4", "dopri5 1e-5"], "rk4:8; bosh3@1e-4, euler:4", 1000)
+    assert [(label, c.method, c.steps if c.is_fixed_step else c.rtol) for label, c in plan] == [
+        ("Euler 4", "euler", 4), ("dopri5 1e-5", "dopri5", 1e-5), ("rk4 8", "rk4", 8), ("bosh3 1e-04", "bosh3", 1e-4)]
+
+
+def test_previews(tiny_handlers):
+    plot, note = tiny_handlers.preview_chords("| C | Am | F G |", 8.0, 120, "4/4")
+    assert plot["visible"] and isinstance(plot["value"], Figure) and note.startswith("4 chord(s) over 8 s")
+    plot, note = tiny_handlers.preview_chords("C:0 Q:1", 8.0, 120, "4/4")
+    assert not plot["visible"] and note.startswith("\u26a0\ufe0f chords:")
+    plot, note = tiny_handlers.preview_chords("", 8.0, 120, "4/4")
+    assert not plot["visible"] and note == ""
+    example = next(e for e in load_examples() if e["drums"] and e["melody"])
+    plot, note = tiny_handlers.preview_drums(example["drums"], 4.0)
+    assert isinstance(plot["value"], Figure) and "hits in 4 s" in note
+    plot, note = tiny_handlers.preview_melody(example["melody"], 4.0)
+    assert isinstance(plot["value"], Figure) and "voiced" in note
+    plot, note = tiny_handlers.preview_melody(__file__, 4.0)
+    assert not plot["visible"] and "melody" in note
+    plot, note = tiny_handlers.preview_drums(None, 4.0)
+    assert not plot["visible"] and note == ""
+
+
+def test_ui_helpers(tiny_handlers):
+    assert H.DemoHandlers.null_weight(3, 1, True)["value"] == -3
+    assert H.DemoHandlers.null_weight(3, 1, False)["interactive"] is True
+    steps, rtol, atol = H.DemoHandlers.solver_controls("dopri5")
+    assert (steps["visible"], rtol["visible"], atol["visible"]) == (False, True, True)
+    assert H.DemoHandlers.copy_settings("a", 1) == ("a", 1)
+
+
+def test_output_folders_are_bounded(tmp_path):
+    store = H.OutputStore(str(tmp_path), keep=2)
+    made = [store.new_dir() for _ in range(4)]
+    assert sorted(os.listdir(tmp_path)) == sorted(os.path.basename(p) for p in made[-2:])
+
+
+def test_released_checkpoints_are_listed_and_refused_with_their_reason(tiny_bundle_dir, monkeypatch):
+    from jasco_core import checkpoints
+
+    monkeypatch.setattr(checkpoints, "available_models", lambda: [
+        ("embedded", False, "bundle missing"), ("facebook/jasco-chords-drums-400M", False, "not in the local cache")],
+        raising=False)
+    h = H.DemoHandlers(tiny_bundle_dir, output_dir=None, warm_up=False)
+    labels = [c.label for c in h.choices]
+    assert labels[1:] == ["embedded (unavailable)", "facebook/jasco-chords-drums-400M (unavailable)"]
+    assert "not in the local cache" in h.unavailable_info()
+    with pytest.raises(gr.Error, match="unavailable: not in the local cache"):
+        generate(h, text="x", model="facebook/jasco-chords-drums-400M")
+    # choosing it in the menu warns and falls back to the loaded model
+    with pytest.warns(UserWarning, match="unavailable"):  # gr.Warning outside an event
+        model, duration, _ = h.select_model("facebook/jasco-chords-drums-400M")
+    assert model["value"] == tiny_bundle_dir and duration["maximum"] == 10.0
+
+
+def test_gpu_work_is_wrapped_for_zerogpu_when_spaces_is_importable(monkeypatch):
+    wrapped = []
+
+    class FakeSpaces:
+        @staticmethod
+        def GPU(duration):
+            def decorate(fn):
+                wrapped.append((fn.__name__, duration))
+                return fn
+            return decorate
+
+    monkeypatch.setattr(H, "spaces", FakeSpaces)
+    H._on_gpu(H._run_generation)
+    assert wrapped == [("_run_generation", H.GPU_SECONDS)]
+    monkeypatch.setattr(H, "spaces", None)
+    fn = lambda: None  # noqa: E731
+    assert H._on_gpu(fn) is fn
