@@ -19,8 +19,10 @@ MANIFEST = os.path.join(EXAMPLES_DIR, "examples.json")
 SAMPLE_RATE = 22050
 DURATION = 10.0
 
-# (seed of the rendered piece, use its drum stem, use its lead as the melody)
-PIECES = ((3, True, True), (7, True, False), (2, False, True))
+# (seed of the rendered piece, use its drum stem, use its lead as the melody); seeds from the
+# held-out range (training used seeds below 1,000,000), so the example outputs are not memorised
+PIECES = ((1000201, True, True), (1000206, True, False), (1000207, False, True))
+OUTPUT_SEED = 0  # generation seed of the bundled example outputs
 # a text-only example in bar notation, to show that form of the chord box
 BAR_EXAMPLE = {"label": "bar notation, no files", "text": "warm lo-fi piano with soft drums",
                "chords": "| C | Am | F | G |", "bpm": 96.0, "meter": "4/4", "drums": None, "melody": None}
@@ -55,9 +57,28 @@ def render_examples(folder: str = EXAMPLES_DIR) -> tp.List[dict]:
             entry["melody"] = name
         entries.append(entry)
     entries.append(dict(BAR_EXAMPLE))
+    render_outputs(entries, folder)
     with open(os.path.join(folder, "examples.json"), "w") as f:
         json.dump(entries, f, indent=1)
     return entries
+
+
+def render_outputs(entries: tp.List[dict], folder: str, model: str = "embedded") -> None:
+    """Generate each example with the model (listen-test artefacts) as FLAC next to its inputs."""
+    import soundfile as sf
+
+    from jasco_core import load_pipeline
+
+    pipe = load_pipeline(model, device="cpu")
+    for i, entry in enumerate(entries):
+        path = lambda key: os.path.join(folder, entry[key]) if entry.get(key) else None  # noqa: E731
+        result = pipe.generate(entry["text"], chords=entry["chords"], drums=path("drums"), melody=path("melody"),
+                               bpm=entry["bpm"], meter=entry["meter"], seed=OUTPUT_SEED, duration=DURATION)
+        name = f"example_{i + 1}_output.flac"
+        sf.write(os.path.join(folder, name), result.audio[0], result.sample_rate, format="FLAC")
+        entry["output"] = name
+        entry["output_settings"] = {"model": model, "seed": OUTPUT_SEED, **{
+            k: result.parameters[k] for k in ("guidance", "solver", "duration")}}
 
 
 def load_examples(folder: str = EXAMPLES_DIR) -> tp.List[dict]:
@@ -68,7 +89,7 @@ def load_examples(folder: str = EXAMPLES_DIR) -> tp.List[dict]:
     with open(path) as f:
         entries = json.load(f)
     for entry in entries:
-        for key in ("drums", "melody"):
+        for key in ("drums", "melody", "output"):
             if entry.get(key):
                 entry[key] = os.path.join(folder, entry[key])
     return entries

@@ -20,12 +20,17 @@ Exact rules:
   not scored. A frame is correct when root and major/minor quality agree. Score = correct frames /
   scored frames (0.0 if no frame can be scored).
 
-`melody_agreement` -- pitch-class agreement on the melody's voiced frames.
-  The output is resampled to 16 kHz and tracked with pYIN between G2 and C7 (98-2093 Hz, 0.5
-  semitone resolution) at the melody's own frame rate, frame ``i`` centred on ``i / frame_rate``.
-  Score = fraction of frames voiced in the given melody where pYIN finds a voiced pitch whose
-  rounded pitch class equals the melody's (octave errors are forgiven; unvoiced output counts as a
-  miss).
+`melody_agreement` -- pitch-class agreement of the output's predominant pitch on the melody's
+  voiced frames. A monophonic pitch tracker (pYIN) fails on full mixes (it mostly reports
+  "unvoiced", so even the reference rendering scored ~0.1), so the main voice is found the way
+  melody extractors do: the harmonic part of the output (HPSS) at 22050 Hz, a semitone CQT
+  (hop 256, ~12 ms), and per frame a harmonic-summation salience over candidate pitches
+  (sum of the CQT magnitude at harmonics 1..5, weighted 0.8^(h-1)). Candidates span the given
+  melody's register extended by an octave each way (within MIDI 43..95, the melody condition's
+  range), so bass and low comping do not count as the main voice. The estimate at the frame
+  nearest ``i / frame_rate`` scores when its pitch class equals the melody's (octave errors are
+  forgiven). Score = correct frames / voiced melody frames. On rendered reference mixes this gives
+  0.45-0.9, and a melody transposed by 2 or 5 semitones scores <= 0.12.
 
 `drum_onset_f1` -- onset F-measure of the output's percussive part against the drum stem.
   Output and stem are analysed identically (so a stem scored against itself gives 1.0): resampled
@@ -47,9 +52,14 @@ __all__ = ["MetricInputError", "chord_accuracy", "melody_agreement", "drum_onset
 
 _CHORD_RATE = 22050
 _CHORD_HOP = 512
-_MELODY_RATE = 16000
+_MELODY_RATE = 22050
+_MELODY_HOP = 256
 _MELODY_FMIN_MIDI = 43  # G2, lowest pitch of the melody condition
-_MELODY_FMAX_MIDI = 96  # C7, just above its highest pitch (B6)
+_MELODY_FMAX_MIDI = 95  # B6, its highest pitch
+_CQT_LOWEST_MIDI = 24
+_CQT_BINS = 96
+_HARMONICS = 5
+_HARMONIC_DECAY = 0.8
 _ONSET_RATE = 22050
 _ONSET_N_FFT = 1024
 _ONSET_HOP = 512
@@ -213,19 +223,21 @@ def melody_agreement(audio: tp.Any, sr: int, pitch_per_frame: tp.Any, frame_rate
         return 0.0
     import librosa
 
-    hop = max(1, int(round(_MELODY_RATE / frame_rate)))
-    f0, is_voiced, _ = librosa.pyin(
-        samples, sr=_MELODY_RATE, fmin=float(librosa.midi_to_hz(_MELODY_FMIN_MIDI)),
-        fmax=float(librosa.midi_to_hz(_MELODY_FMAX_MIDI)), frame_length=1024, hop_length=hop,
-        resolution=0.5, center=True)
-    # pYIN frame j is centred on j * hop / 16000 s; take the one nearest to each melody frame
-    frame_of = np.round(np.arange(pitches.size) / frame_rate * _MELODY_RATE / hop).astype(int)
-    inside = frame_of < f0.size
-    estimate = np.full(pitches.size, -1)
-    found = np.zeros(pitches.size, dtype=bool)
-    found[inside] = is_voiced[frame_of[inside]] & np.isfinite(f0[frame_of[inside]])
-    estimate[found] = np.round(librosa.hz_to_midi(f0[frame_of[found]])).astype(int) % 12
-    correct = found & voiced & (estimate == pitches % 12)
+    harmonic = librosa.effects.harmonic(samples, margin=1.0)
+    cqt = np.abs(librosa.cqt(harmonic, sr=_MELODY_RATE, hop_length=_MELODY_HOP,
+                             fmin=float(librosa.midi_to_hz(_CQT_LOWEST_MIDI)), n_bins=_CQT_BINS, bins_per_octave=12))
+    low = max(_MELODY_FMIN_MIDI, int(pitches[voiced].min()) - 12)
+    high = min(_MELODY_FMAX_MIDI, int(pitches[voiced].max()) + 12)
+    candidates = np.arange(low, high + 1)
+    salience = np.zeros((candidates.size, cqt.shape[1]))
+    for h in range(1, _HARMONICS + 1):
+        rows = candidates - _CQT_LOWEST_MIDI + int(round(12 * np.log2(h)))
+        ok = rows < cqt.shape[0]
+        salience[ok] += _HARMONIC_DECAY ** (h - 1) * cqt[rows[ok]]
+    estimate = candidates[salience.argmax(axis=0)]
+    frame_of = np.round(np.arange(pitches.size) / frame_rate * _MELODY_RATE / _MELODY_HOP).astype(int)
+    estimate = estimate[frame_of.clip(0, estimate.size - 1)]
+    correct = voiced & (estimate % 12 == pitches % 12)
     return float(correct.sum() / voiced.sum())
 
 

@@ -128,8 +128,9 @@ class Pipeline:
             previews["melody_pitches"] = mel.pitches
         if "drums" in accepts and _given(drums):
             clip = C.read_drums(drums, sample_rate=b.sample_rate, duration=duration)
-            warnings.extend(getattr(clip, "notes", ()) or ())
+            warnings.extend(clip.warnings)
             latents = b.drum_encoder.encode(clip.samples, b.sample_rate, frames)
+            warnings.extend(getattr(b.drum_encoder, "notes", ()))  # e.g. no stem separation available
             inputs.drums = torch.from_numpy(np.asarray(latents, np.float32)).unsqueeze(0).expand(num_samples, -1, -1)
             inputs.drums_silence = torch.from_numpy(np.asarray(b.drum_encoder.silence(frames), np.float32))
             previews["drums"] = (clip.samples, b.sample_rate)

@@ -124,9 +124,9 @@ def test_compare_in_the_browser(page, tmp_path):
     _screenshot(page, "screenshot_compare.png", tmp_path)
 
 
-def test_embedded_model_makes_ten_seconds_within_the_budget(browser, tmp_path):
-    """Acceptance: with the embedded model, one 10 s sample at default settings returns in the browser
-    within 10 s end to end (override with $JASCO_E2E_BUDGET_S on slower machines)."""
+def test_embedded_model_generates_ten_seconds_in_the_browser(browser, tmp_path):
+    """The shipped model through the page: one 10 s sample at default settings, audio and plots
+    shown (its speed is measured by bench/bench_browser.py, not here)."""
     from jasco_core.checkpoints import EMBEDDED_DIR
 
     if not os.path.exists(os.path.join(EMBEDDED_DIR, "bundle.json")):
@@ -139,7 +139,6 @@ def test_embedded_model_makes_ten_seconds_within_the_budget(browser, tmp_path):
     app = build_demo(handlers)
     _, url, _ = app.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
                            **launch_options())
-    budget = float(os.environ.get("JASCO_E2E_BUDGET_S", "10"))
     try:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
@@ -151,16 +150,12 @@ def test_embedded_model_makes_ten_seconds_within_the_budget(browser, tmp_path):
         if handlers.defaults.duration != 10.0 and handlers.defaults.max_duration >= 10.0:
             page.locator("#duration input[type=range]").fill("10")
         page.wait_for_selector("#chord-plot img")
-        started = time.perf_counter()
         page.click("#generate-btn")
         page.wait_for_selector("#trajectory-plot img")
         page.wait_for_selector("#audio-1 audio", state="attached")
         page.wait_for_function("document.querySelector('#status').innerText.startsWith('Done in')")
-        seconds = time.perf_counter() - started
         assert "1 \u00d7 10.00 s" in page.inner_text("#stats")
-        page.screenshot(path=str(tmp_path / "embedded_generate.png"), full_page=True)
+        _screenshot(page, "screenshot_embedded.png", tmp_path)
         context.close()
     finally:
         app.close()
-    print(f"embedded model, 10 s sample, click to result: {seconds:.2f} s")
-    assert seconds < budget, f"10 s sample took {seconds:.1f} s end to end (budget {budget:g} s)"

@@ -1,0 +1,88 @@
+"""End-to-end time of one generation in a real browser, with the embedded model.
+
+    python bench/bench_browser.py [--repeats 3] [--threads 2]
+
+Starts the demo on 127.0.0.1 with the embedded model, opens it in headless Chromium (Debian's
+`/usr/bin/chromium`, or $CHROMIUM) through Playwright, types a prompt and chords, and times from
+the click on Generate until the audio player, the trajectory plot and the "Done" status are on the
+page, for one 10 s sample at the default settings. Prints each run, the median, and a last line
+`click_to_result_s=<median>`.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--screenshot", default=None, help="save a screenshot of the last run here")
+    args = parser.parse_args()
+
+    import torch
+    from playwright.sync_api import sync_playwright
+
+    from demo.handlers import DemoHandlers
+    from demo.ui import build_demo, launch_options
+
+    torch.set_num_threads(args.threads)
+    handlers = DemoHandlers("embedded")
+    app = build_demo(handlers)
+    _, url, _ = app.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
+                           **launch_options())
+    times = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+            page.set_default_timeout(120_000)
+            page.goto(url)
+            page.wait_for_selector("#prompt textarea")
+            page.fill("#prompt textarea", "mellow jazz piano with brushed drums")
+            page.fill("#chords textarea", "C:0 Am:2.5 F:5 G:7.5")
+            page.wait_for_selector("#chord-plot img")
+            for i in range(args.repeats):
+                previous = page.inner_text("#status")
+                started = time.perf_counter()
+                page.click("#generate-btn")
+                page.wait_for_function(
+                    "prev => { const s = document.querySelector('#status').innerText;"
+                    " return s.startsWith('Done in') && s !== prev; }", arg=previous)
+                page.wait_for_selector("#trajectory-plot img")
+                page.wait_for_selector("#audio-1 audio", state="attached")
+                seconds = time.perf_counter() - started
+                times.append(seconds)
+                stats = page.inner_text("#stats")
+                print(f"run {i + 1}: {seconds:.2f} s from click to audio + plots", flush=True)
+                page.wait_for_timeout(500)
+            if args.screenshot:
+                page.screenshot(path=args.screenshot, full_page=True)
+            browser.close()
+    finally:
+        app.close()
+    print(f"# device=cpu threads={torch.get_num_threads()} model=embedded sample=10 s, default settings; "
+          f"stats table of the last run:\n{stats}")
+    print(f"click_to_result_s={statistics.median(times):.2f}")
+
+
+if __name__ == "__main__":
+    main()
