@@ -180,6 +180,9 @@ def generation_figure(times: tp.Sequence[float], latents: np.ndarray, step_times
     if len(step_times):
         ax_step.plot(step_times, step_sizes, "o-", drawstyle="steps-post", color=COLORS[0], markersize=3)
         sizes = np.asarray(step_sizes, dtype=float)
+        ax_step.ticklabel_format(axis="y", useOffset=False)  # uniform steps: no "1e-8+1e-1" offset
+        if sizes.min() > 0 and sizes.max() / sizes.min() < 1.5:
+            ax_step.set_ylim(0, sizes.max() * 1.3)
         if sizes.min() > 0 and sizes.max() / sizes.min() > 10:
             ax_step.set_yscale("log")
     ax_step.set_ylabel("step size")
