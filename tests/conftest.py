@@ -8,7 +8,16 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from jasco_core.model import ConditionInputs, FlowMatchingModel, ModelConfig  # noqa: E402
 
-REFERENCE = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "reference")
+def reference_dir() -> str:
+    """Reference outputs of the original implementation: the shared copy next to the repository
+    when present, else the copy kept under tests/fixtures (so CI always has them)."""
+    shared = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "reference")
+    if os.path.isdir(shared):
+        return shared
+    return os.path.join(os.path.dirname(__file__), "fixtures", "reference")
+
+
+REFERENCE = reference_dir()
 PARITY_FIXTURE = os.path.join(REFERENCE, "parity", "config_a.pt")
 
 
@@ -50,5 +59,5 @@ def tiny_inputs(model: FlowMatchingModel, batch: int = 2, frames: int = 20, seed
 @pytest.fixture
 def parity_fixture_path():
     if not os.path.exists(PARITY_FIXTURE):
-        pytest.skip("reference parity fixture not available next to the repository (../shared/reference)")
+        pytest.skip(f"reference parity fixture not found at {PARITY_FIXTURE}")
     return PARITY_FIXTURE

@@ -12,16 +12,17 @@ import torch
 from jasco_core import checkpoints as ck
 from jasco_core.checkpoints import CheckpointError
 from jasco_core.model import ConditionInputs
+from tests.conftest import reference_dir
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-REFERENCE = os.path.join(REPO, "..", "shared", "reference", "checkpoint_format")
+REFERENCE = os.path.join(reference_dir(), "checkpoint_format")
 REF_STATE = os.path.join(REFERENCE, "state_dict.bin")
 
 
 @pytest.fixture
 def reference_state():
     if not os.path.exists(REF_STATE):
-        pytest.skip("reference checkpoint not available next to the repository (../shared/reference)")
+        pytest.skip(f"reference checkpoint not found at {REF_STATE}")
     return REF_STATE
 
 
