@@ -1,8 +1,9 @@
 """The demo in a real browser (headless Chromium through Playwright), against a tiny model.
 
 Loads the page, fills the prompt and chords, presses Generate and waits for the audio player and
-the trajectory plot; then the same on the Compare tab. Screenshots go to `docs/` (the README shows
-`docs/screenshot_generate.png`) and to pytest's tmp dir.
+the trajectory plot; then the same on the Compare tab. Screenshots go to pytest's tmp dir; with
+UPDATE_SCREENSHOTS=1 they also refresh `docs/screenshot_*.png` (the README shows
+`docs/screenshot_embedded.png`).
 
 Chromium comes from the system (Debian's `chromium` package at /usr/bin/chromium, or $CHROMIUM).
 Without it the tests are skipped locally and fail in CI (CI=true), where it must be installed.
@@ -57,11 +58,15 @@ def page(browser, tiny_app_url):
 
 
 def _screenshot(page, name: str, tmp_path) -> None:
+    """Save a full-page screenshot in the test's tmp dir; with UPDATE_SCREENSHOTS=1 also refresh
+    the copy in docs/ that the README shows (tests never modify tracked files otherwise)."""
     path = tmp_path / name
     page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 10_000
-    os.makedirs(DOCS, exist_ok=True)
-    shutil.copyfile(path, os.path.join(DOCS, name))
+    print(f"screenshot: {path}")
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        os.makedirs(DOCS, exist_ok=True)
+        shutil.copyfile(path, os.path.join(DOCS, name))
 
 
 def _image_loaded(page, selector: str) -> bool:
