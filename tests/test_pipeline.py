@@ -66,3 +66,13 @@ def test_bad_input_names_the_field(pipe, kwargs, field):
         pipe.generate("piano", duration=kwargs.pop("duration", 2.0), **kwargs)
     assert err.value.field == field
     assert field in str(err.value)
+
+
+def test_bf16_precision_stays_close_to_fp32(pipe):
+    fp32 = pipe.generate("soft piano", chords="C:0 G:1", duration=2.0, seed=5)
+    bf16 = j.load_pipeline("embedded", device="cpu", precision="bf16").generate(
+        "soft piano", chords="C:0 G:1", duration=2.0, seed=5)
+    err = (bf16.latents - fp32.latents).abs().max() / fp32.latents.abs().max()
+    assert 0 < err < 0.05
+    with pytest.raises(GenerationError, match="precision"):
+        j.load_pipeline("embedded", device="cpu", precision="fp8")
