@@ -99,7 +99,13 @@ def load_embedded_bundle(path: str = EMBEDDED_DIR, device: tp.Union[str, torch.d
     model = build_model(cfg, state, device=device)
     codec_cfg = _read_json(os.path.join(path, "codec.json"))
     codec_cfg.pop("type", None)
+    refiner_meta = codec_cfg.pop("refiner", None)
     codec = MelCodec.from_dict(codec_cfg)
+    if refiner_meta is not None:  # learnt magnitude stage (jasco_core.training.train_refiner)
+        from .codecs.refiner import MagnitudeRefiner
+        refiner = MagnitudeRefiner(**refiner_meta["config"])
+        refiner.load_state_dict(load_file(os.path.join(path, "codec_refiner.safetensors")))
+        codec.set_refiner(refiner.requires_grad_(False))
     return ModelBundle(
         name=meta.get("name", "embedded"), model=model, codec=codec, text_encoder=MiniLMTextEncoder(),
         drum_encoder=FeatureDrumEncoder(cfg.drums_latent_dim) if cfg.drums_dim else None,

@@ -360,6 +360,23 @@ class MelCodec:
         phase = torch.rand((1, *shape[-2:]), generator=generator, dtype=torch.float32) * (2 * math.pi)
         return torch.polar(torch.ones_like(phase), phase).to(device)
 
+    @property
+    def refiner(self):
+        """Optional learnt magnitude stage (`jasco_core.codecs.refiner.MagnitudeRefiner`)."""
+        return getattr(self, "_refiner", None)
+
+    def set_refiner(self, refiner) -> "MelCodec":
+        """Decode through a learnt magnitude refiner instead of the NNLS mel inversion."""
+        self._refiner = None if refiner is None else refiner.eval()
+        return self
+
+    def pinv_log_magnitude(self, latents: torch.Tensor) -> torch.Tensor:
+        """log of the pseudo-inverse mel -> linear magnitude, [B, T, n_mels] -> [B, F, T]: the
+        starting point of the refiner."""
+        mean, std = self._stats(latents.device)
+        mel = (torch.exp(latents * std + mean) - self.config.log_eps).clamp_min(0.0).transpose(1, 2)
+        return torch.log((self._tensor("mel_pinv", latents.device) @ mel).clamp_min(1e-5))
+
     def griffin_lim(self, magnitude: torch.Tensor, length: int) -> torch.Tensor:
         """Fast Griffin-Lim: a signal of `length` samples whose STFT magnitude approximates
         `magnitude` [B, F, frames]; deterministic (fixed-seed initial phase)."""
@@ -389,9 +406,13 @@ class MelCodec:
         latents = latents.detach().to(torch.float32)
         mean, std = self._stats(latents.device)
         with torch.no_grad():
-            log_mel = latents * std + mean
-            mel = (torch.exp(log_mel) - self.config.log_eps).clamp_min(0.0).transpose(1, 2)
-            linear = self._mel_to_linear(mel)
+            if self.refiner is not None:
+                refiner = self.refiner.to(latents.device)
+                linear = refiner.magnitude(latents, self.pinv_log_magnitude(latents))
+            else:
+                log_mel = latents * std + mean
+                mel = (torch.exp(log_mel) - self.config.log_eps).clamp_min(0.0).transpose(1, 2)
+                linear = self._mel_to_linear(mel)
             # the STFT of T * hop samples has T + 1 centred frames: repeat the last one
             linear = torch.cat([linear, linear[..., -1:]], dim=-1)
             return self.griffin_lim(linear, length)
