@@ -166,15 +166,13 @@ def integrate(field: Field, z0: torch.Tensor, config: SolverConfig = SolverConfi
     step_sizes = torch.stack([d for _, d in counter.steps]).tolist() if counter.steps else []
     trajectory = None
     if trajectory_times is not None or record_steps:
+        pairs: tp.List[tp.Tuple[float, torch.Tensor]] = []
         if record_steps:
-            traj_times = [*step_times, end]
-            states = torch.stack([*counter.states, out[-1]]).cpu()
-        else:
-            traj_times, states = times, out.cpu()
-        trajectory = Trajectory(times=[float(t) for t in traj_times], latents=states)
-        if record_steps and trajectory_times is not None:  # merge the requested times in
-            merged = sorted(zip([*traj_times, *times], [*states, *out.cpu()]), key=lambda p: p[0])
-            trajectory = Trajectory([float(t) for t, _ in merged], torch.stack([s for _, s in merged]))
+            pairs += zip([*step_times, end], [*counter.states, out[-1]])
+        if trajectory_times is not None:
+            pairs += zip(times, out)
+        pairs.sort(key=lambda p: p[0])  # stable: step states before requested ones at equal times
+        trajectory = Trajectory([float(t) for t, _ in pairs], torch.stack([z for _, z in pairs]).cpu())
     return SolveResult(
         z1=out[-1], nfe=counter.nfe,
         t_evals=torch.stack(counter.t_evals).tolist() if counter.t_evals else [],

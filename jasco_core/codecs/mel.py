@@ -370,11 +370,15 @@ class MelCodec:
         self._refiner = None if refiner is None else refiner.eval()
         return self
 
+    def _latents_to_mel(self, latents: torch.Tensor) -> torch.Tensor:
+        """Normalised latents [B, T, n_mels] -> linear-amplitude mel spectrogram [B, n_mels, T]."""
+        mean, std = self._stats(latents.device)
+        return (torch.exp(latents * std + mean) - self.config.log_eps).clamp_min(0.0).transpose(1, 2)
+
     def pinv_log_magnitude(self, latents: torch.Tensor) -> torch.Tensor:
         """log of the pseudo-inverse mel -> linear magnitude, [B, T, n_mels] -> [B, F, T]: the
         starting point of the refiner."""
-        mean, std = self._stats(latents.device)
-        mel = (torch.exp(latents * std + mean) - self.config.log_eps).clamp_min(0.0).transpose(1, 2)
+        mel = self._latents_to_mel(latents)
         return torch.log((self._tensor("mel_pinv", latents.device) @ mel).clamp_min(1e-5))
 
     def griffin_lim(self, magnitude: torch.Tensor, length: int) -> torch.Tensor:
@@ -404,15 +408,12 @@ class MelCodec:
                 f"need more than {self.config.n_fft // 2 // self.hop_length} frames to decode, "
                 f"got {latents.shape[1]}")
         latents = latents.detach().to(torch.float32)
-        mean, std = self._stats(latents.device)
         with torch.no_grad():
             if self.refiner is not None:
                 refiner = self.refiner.to(latents.device)
                 linear = refiner.magnitude(latents, self.pinv_log_magnitude(latents))
             else:
-                log_mel = latents * std + mean
-                mel = (torch.exp(log_mel) - self.config.log_eps).clamp_min(0.0).transpose(1, 2)
-                linear = self._mel_to_linear(mel)
+                linear = self._mel_to_linear(self._latents_to_mel(latents))
             # the STFT of T * hop samples has T + 1 centred frames: repeat the last one
             linear = torch.cat([linear, linear[..., -1:]], dim=-1)
             return self.griffin_lim(linear, length)
