@@ -46,7 +46,8 @@ def scores(audio, sr, piece) -> dict:
 
 def mean_logmel(codec, audio) -> np.ndarray:
     import torch
-    return codec.log_mel(torch.from_numpy(np.asarray(audio, np.float32))[None]).mean(dim=-1).squeeze(0).numpy()
+    mel = codec.mel_spectrogram(torch.from_numpy(np.asarray(audio, np.float32))[None])  # mel bands only
+    return torch.log(mel + codec.config.log_eps).mean(dim=-1).squeeze(0).numpy()
 
 
 def main() -> None:

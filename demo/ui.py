@@ -185,8 +185,9 @@ def _generate_tab(h: DemoHandlers, model: gr.Dropdown) -> tp.Dict[str, tp.Any]:
                 with gr.Row():
                     w_all = Slider(0, max(10.0, d.w_all), value=d.w_all, step=0.25, label="w_all",
                                       info="pull towards every condition")
-                    w_text = Slider(0, max(10.0, d.w_text), value=d.w_text, step=0.25, label="w_text",
-                                       info="extra pull towards the prompt alone")
+                    w_text = Slider(min(-10.0, d.w_text), max(10.0, d.w_text), value=d.w_text, step=0.25,
+                                       label="w_text",
+                                       info="pull towards the prompt alone; negative: follow chords, melody and drums harder")
                 with gr.Row():
                     null_auto = gr.Checkbox(label="null = 1 \u2212 all \u2212 text", value=d.null_auto)
                     w_null = Slider(-20, 5, value=d.w_null, step=0.25, label="w_null",
@@ -264,8 +265,8 @@ def _compare_tab(h: DemoHandlers, model: gr.Dropdown, generate: tp.Dict[str, tp.
                 duration.render()
                 seed = Number(label="Seed", value=d.seed, precision=0, minimum=0, maximum=2**31 - 1)
                 w_all = Slider(0, max(10.0, d.w_all), value=d.w_all, step=0.25, label="w_all")
-                w_text = Slider(0, max(10.0, d.w_text), value=d.w_text, step=0.25, label="w_text",
-                                   info="null = 1 \u2212 all \u2212 text")
+                w_text = Slider(min(-10.0, d.w_text), max(10.0, d.w_text), value=d.w_text, step=0.25,
+                                   label="w_text", info="null = 1 \u2212 all \u2212 text")
             runs = CheckboxGroup(list(COMPARE_PRESETS), value=DEFAULT_COMPARE_RUNS, label="Runs",
                                     info="tolerances of dopri5 presets set both rtol and atol")
             with gr.Row():

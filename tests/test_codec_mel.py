@@ -160,3 +160,59 @@ def test_filterbank_matches_librosa():
     reference = librosa.filters.mel(sr=22050, n_fft=2048, n_mels=64, fmin=30.0, fmax=11025.0)
     assert ours.shape == (64, 1025)
     assert np.allclose(ours, reference, atol=1e-7)
+
+
+# ------------------------------------------------------------------ semitone bands
+@pytest.fixture(scope="module")
+def pitch_codec() -> MelCodec:
+    config = MelCodecConfig(pitch_lowest=36, pitch_highest=84)
+    return MelCodec(config).fit_stats([render_music(20.0, seed=1)])
+
+
+def test_pitch_filterbank_peaks_at_each_semitone():
+    from jasco_core.codecs.mel import pitch_filterbank
+
+    bank = pitch_filterbank(22050, 2048, 36, 84)
+    freqs = np.linspace(0, 11025, 1025)
+    assert bank.shape == (49, 1025)
+    assert np.allclose(bank.sum(axis=1), 1.0)
+    for k in range(49):
+        centre = 440.0 * 2 ** ((36 + k - 69) / 12)
+        assert abs(freqs[np.argmax(bank[k])] - centre) <= 11025 / 1024  # within one bin
+    # above ~200 Hz neighbouring semitones use different bins
+    assert not np.allclose(bank[20], bank[21])
+
+
+def test_pitch_bands_keep_the_chords(codec, pitch_codec, music):
+    """The reason the semitone bands exist: 64 mel bands lose which notes of a chord sound below
+    1 kHz, so Griffin-Lim audio from them has a smeared chroma; with the semitone bands the
+    decoded audio keeps the chords of the original."""
+    from jasco_core import metrics
+
+    chords = [[("C", "Am", "F", "G")[bar % 4], 2.0 * bar] for bar in range(5)]
+    score = lambda audio: metrics.chord_accuracy(audio[0].numpy(), SR, chords, 10.0)  # noqa: E731
+    assert pitch_codec.dim == 64 + 49
+    latents = pitch_codec.encode(music)
+    assert latents.shape == (1, 500, 113)
+    assert torch.allclose(latents[..., :64] * torch.tensor(pitch_codec.config.std[:64])
+                          + torch.tensor(pitch_codec.config.mean[:64]),
+                          codec.log_mel(music), atol=1e-4)  # the mel part is the plain codec's
+    original = score(music)
+    with_pitch = score(pitch_codec.decode(latents))
+    mel_only = score(codec.decode(codec.encode(music)))
+    assert original > 0.45, original  # the random flute line is not part of the chords
+    assert with_pitch >= 0.85 * original, (with_pitch, original)
+    assert with_pitch > mel_only + 0.1, (with_pitch, mel_only)
+
+
+def test_pitch_band_config_errors(pitch_codec):
+    with pytest.raises(CodecConfigError, match="together"):
+        MelCodecConfig(pitch_lowest=36)
+    with pytest.raises(CodecConfigError, match="pitch_lowest <= pitch_highest"):
+        MelCodecConfig(pitch_lowest=60, pitch_highest=50)
+    with pytest.raises(CodecConfigError, match="Nyquist"):
+        MelCodecConfig(pitch_lowest=60, pitch_highest=127)
+    with pytest.raises(CodecConfigError, match="dim=113"):
+        MelCodecConfig.from_dict({**pitch_codec.to_dict(), "mean": [0.0] * 64, "std": [1.0] * 64})
+    restored = MelCodec.from_dict(json.loads(json.dumps(pitch_codec.to_dict())))
+    assert restored.config == pitch_codec.config and restored.dim == 113

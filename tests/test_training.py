@@ -71,3 +71,29 @@ def test_text_projection_fold_is_exact():
     w, b = fold_text_projection(proj.weight.data, proj.bias.data, mean, comps)
     folded = torch.nn.functional.linear(torch.from_numpy(states), w, b)
     torch.testing.assert_close(folded, proj(reduced), rtol=1e-4, atol=1e-4)
+
+
+def test_widened_model_keeps_the_old_velocity(tiny_data):
+    """Warm start for a latent that gained channels: the widened model gives exactly the old
+    velocity on the old channels, whatever the new channels hold, and 0 on the new ones."""
+    from jasco_core.training.train import widen_flow_dim
+
+    torch.manual_seed(0)
+    old_cfg = embedded_model_config(dim=64, num_layers=2, num_heads=4, text_dim=8, dropout=0.0)
+    new_cfg = embedded_model_config(dim=64, num_layers=2, num_heads=4, text_dim=8, dropout=0.0, flow_dim=64 + 5)
+    old = FlowMatchingModel(old_cfg)
+    old.init_weights()
+    new = FlowMatchingModel(new_cfg)
+    new.load_state_dict(widen_flow_dim(old.state_dict(), 64, 69))
+    z1, inputs = make_batch(tiny_data, torch.arange(3), 100, old_cfg, TrainConfig(min_frames=100),
+                            torch.Generator().manual_seed(0), drop=False)
+    t = torch.full((3,), 0.3)
+    z = torch.randn(3, 100, 64)
+    extra = torch.randn(3, 100, 5)
+    with torch.no_grad():
+        v_old = old(z, t, old.condition_provider(inputs, 3, 100))
+        v_new = new(torch.cat([z, extra], -1), t, new.condition_provider(inputs, 3, 100))
+    assert torch.allclose(v_new[..., :64], v_old, atol=1e-5)
+    assert torch.equal(v_new[..., 64:], torch.zeros_like(v_new[..., 64:]))
+    with pytest.raises(ValueError, match="narrow"):
+        widen_flow_dim(old.state_dict(), 64, 32)

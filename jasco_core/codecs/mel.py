@@ -42,7 +42,7 @@ from .base import CodecConfigError, CodecInputError, CodecNotFittedError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MelCodecConfig", "MelCodec", "spectral_convergence", "slaney_mel_filterbank"]
+__all__ = ["MelCodecConfig", "MelCodec", "spectral_convergence", "slaney_mel_filterbank", "pitch_filterbank"]
 
 _STD_FLOOR = 1e-3
 
@@ -76,6 +76,27 @@ def slaney_mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float
     return weights * (2.0 / (edges[2:] - edges[:-2]))[:, None]
 
 
+def pitch_filterbank(sample_rate: int, n_fft: int, lowest_midi: int, highest_midi: int) -> np.ndarray:
+    """Semitone filters [highest - lowest + 1, n_fft // 2 + 1], one per MIDI pitch (A4 = 440 Hz).
+
+    Filter ``k`` is a triangle on the linear-frequency axis peaking at pitch ``lowest_midi + k``
+    and reaching zero one semitone either side, normalised to sum to 1 over the STFT bins (so a
+    band is a weighted mean of the magnitude around its pitch). A filter narrower than the bin
+    spacing keeps the bin nearest its centre. Why: below about 1 kHz the mel bands are several
+    semitones wide, so a log-mel latent cannot say which notes of a chord sound; these bands can.
+    """
+    freqs = np.linspace(0.0, sample_rate / 2.0, n_fft // 2 + 1)
+    midi = np.arange(lowest_midi, highest_midi + 1, dtype=np.float64)
+    hz = lambda m: 440.0 * 2.0 ** ((m - 69.0) / 12.0)  # noqa: E731
+    left, centre, right = hz(midi - 1.0), hz(midi), hz(midi + 1.0)
+    rising = (freqs[None, :] - left[:, None]) / (centre - left)[:, None]
+    falling = (right[:, None] - freqs[None, :]) / (right - centre)[:, None]
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    for k in np.flatnonzero(weights.sum(axis=1) == 0.0):
+        weights[k, int(np.argmin(np.abs(freqs - centre[k])))] = 1.0
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
 def _as_float_tuple(name: str, value: tp.Any) -> tp.Optional[tp.Tuple[float, ...]]:
     if value is None:
         return None
@@ -92,7 +113,9 @@ def _as_float_tuple(name: str, value: tp.Any) -> tp.Optional[tp.Tuple[float, ...
 class MelCodecConfig:
     """Every parameter of a `MelCodec`, including its fitted normalisation statistics.
 
-    `mean` and `std` are per-mel-bin statistics of ``log(mel + log_eps)``; they are None until
+    `pitch_lowest`/`pitch_highest` (MIDI numbers, both or neither) add one semitone band per
+    pitch after the mel bands (`pitch_filterbank`), so the latent has `n_mels + n_pitch` channels.
+    `mean` and `std` are per-band statistics of ``log(band + log_eps)``; they are None until
     fitted. `nnls_iters`, `griffin_lim_iters`, `griffin_lim_momentum` and `phase_seed` only
     affect decoding.
     """
@@ -104,6 +127,8 @@ class MelCodecConfig:
     n_mels: int = 64
     fmin: float = 30.0
     fmax: float = 11025.0
+    pitch_lowest: tp.Optional[int] = None
+    pitch_highest: tp.Optional[int] = None
     log_eps: float = 1e-5
     nnls_iters: int = 50
     griffin_lim_iters: int = 32
@@ -130,6 +155,18 @@ class MelCodecConfig:
         if not 0.0 <= self.fmin < self.fmax <= self.sample_rate / 2:
             raise CodecConfigError(
                 f"need 0 <= fmin < fmax <= sample_rate / 2, got fmin={self.fmin}, fmax={self.fmax}")
+        if (self.pitch_lowest is None) != (self.pitch_highest is None):
+            raise CodecConfigError("pitch_lowest and pitch_highest must be given together (or both left None)")
+        if self.pitch_lowest is not None:
+            for name in ("pitch_lowest", "pitch_highest"):
+                value = getattr(self, name)
+                if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 127:
+                    raise CodecConfigError(f"{name} must be a MIDI number 0..127, got {value!r}")
+            if self.pitch_highest < self.pitch_lowest:
+                raise CodecConfigError(
+                    f"need pitch_lowest <= pitch_highest, got {self.pitch_lowest} > {self.pitch_highest}")
+            if 440.0 * 2.0 ** ((self.pitch_highest + 1 - 69) / 12.0) > self.sample_rate / 2:
+                raise CodecConfigError(f"pitch_highest={self.pitch_highest} lies above the Nyquist frequency")
         if not self.log_eps > 0:
             raise CodecConfigError(f"log_eps must be > 0, got {self.log_eps}")
         if not 0.0 <= self.griffin_lim_momentum < 1.0:
@@ -138,9 +175,9 @@ class MelCodecConfig:
         if (self.mean is None) != (self.std is None):
             raise CodecConfigError("mean and std must be given together (or both left None)")
         if self.mean is not None:
-            if len(self.mean) != self.n_mels or len(self.std) != self.n_mels:
+            if len(self.mean) != self.dim or len(self.std) != self.dim:
                 raise CodecConfigError(
-                    f"mean and std need n_mels={self.n_mels} values, got "
+                    f"mean and std need dim={self.dim} values (one per band), got "
                     f"{len(self.mean)} and {len(self.std)}")
             if min(self.std) <= 0:
                 raise CodecConfigError("std values must all be > 0")
@@ -149,6 +186,16 @@ class MelCodecConfig:
     def frame_rate(self) -> float:
         """Latent frames per second (sample_rate / hop_length)."""
         return self.sample_rate / self.hop_length
+
+    @property
+    def n_pitch(self) -> int:
+        """Number of semitone bands (0 without them)."""
+        return 0 if self.pitch_lowest is None else self.pitch_highest - self.pitch_lowest + 1
+
+    @property
+    def dim(self) -> int:
+        """Latent channels: mel bands, then semitone bands."""
+        return self.n_mels + self.n_pitch
 
     @property
     def fitted(self) -> bool:
@@ -223,7 +270,7 @@ class MelCodec:
 
     @property
     def dim(self) -> int:
-        return self.config.n_mels
+        return self.config.dim
 
     @property
     def hop_length(self) -> int:
@@ -262,11 +309,14 @@ class MelCodec:
         cfg = self.config
         if name == "window":
             return torch.hann_window(cfg.win_length, dtype=torch.float32)
-        if name == "mel_basis":
+        if name == "basis":
             basis = slaney_mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax)
+            if cfg.n_pitch:
+                pitch = pitch_filterbank(cfg.sample_rate, cfg.n_fft, cfg.pitch_lowest, cfg.pitch_highest)
+                basis = np.concatenate([basis, pitch])
             return torch.from_numpy(basis.astype(np.float32))
-        if name == "mel_pinv":
-            basis = self._tensor("mel_basis", torch.device("cpu")).to(torch.float64)
+        if name == "pinv":
+            basis = self._tensor("basis", torch.device("cpu")).to(torch.float64)
             return torch.linalg.pinv(basis).to(torch.float32)
         raise KeyError(name)
 
@@ -282,8 +332,9 @@ class MelCodec:
         return torch.istft(spec, n_fft=cfg.n_fft, hop_length=cfg.hop_length, win_length=cfg.win_length,
                            window=self._tensor("window", spec.device), center=True, length=length)
 
-    def mel_spectrogram(self, audio: torch.Tensor) -> torch.Tensor:
-        """Linear-amplitude mel spectrogram [B, n_mels, T] of audio [B, n] (T = ceil(n / hop))."""
+    def band_spectrogram(self, audio: torch.Tensor) -> torch.Tensor:
+        """Linear-amplitude band spectrogram [B, dim, T] of audio [B, n] (T = ceil(n / hop)):
+        the mel bands, then the semitone bands if configured."""
         audio = _to_tensor_2d(audio, "audio")
         n = audio.shape[-1]
         frames = self.frames_for_samples(n)
@@ -292,11 +343,15 @@ class MelCodec:
             # reflect padding needs more samples than half a window; zero-extend very short clips
             padded = torch.nn.functional.pad(padded, (0, self.config.n_fft // 2 + 1 - padded.shape[-1]))
         magnitude = self._stft(padded).abs()[..., :frames]
-        return self._tensor("mel_basis", audio.device) @ magnitude
+        return self._tensor("basis", audio.device) @ magnitude
+
+    def mel_spectrogram(self, audio: torch.Tensor) -> torch.Tensor:
+        """Linear-amplitude mel spectrogram [B, n_mels, T] (the mel bands only)."""
+        return self.band_spectrogram(audio)[:, :self.config.n_mels]
 
     def log_mel(self, audio: torch.Tensor) -> torch.Tensor:
-        """Un-normalised latents: log(mel + log_eps) as [B, T, n_mels]."""
-        return torch.log(self.mel_spectrogram(audio) + self.config.log_eps).transpose(1, 2)
+        """Un-normalised latents: log(band + log_eps) as [B, T, dim]."""
+        return torch.log(self.band_spectrogram(audio) + self.config.log_eps).transpose(1, 2)
 
     def _stats(self, device: torch.device) -> tp.Tuple[torch.Tensor, torch.Tensor]:
         if not self.config.fitted:
@@ -308,13 +363,13 @@ class MelCodec:
         return mean, std
 
     def encode(self, audio: torch.Tensor) -> torch.Tensor:
-        """Audio float [B, n] at `sample_rate` -> normalised latents float32 [B, ceil(n/hop), n_mels]."""
+        """Audio float [B, n] at `sample_rate` -> normalised latents float32 [B, ceil(n/hop), dim]."""
         audio = _to_tensor_2d(audio, "audio")
         mean, std = self._stats(audio.device)
         return (self.log_mel(audio) - mean) / std
 
     def fit_stats(self, audio_batches: tp.Iterable[tp.Any]) -> "MelCodec":
-        """Fit per-mel-bin mean/std of log(mel + eps) over all frames of `audio_batches`.
+        """Fit per-band mean/std of log(band + eps) over all frames of `audio_batches`.
 
         Each item is audio [B, n] or [n] (tensor or array) at `sample_rate`. The statistics
         replace `self.config` (a new frozen config); returns `self` for chaining.
@@ -342,10 +397,10 @@ class MelCodec:
         return self
 
     # ----------------------------------------------------------------- decoding
-    def _mel_to_linear(self, mel: torch.Tensor) -> torch.Tensor:
-        """Non-negative least-squares inverse of the mel filterbank, mel [B, M, T] -> [B, F, T]."""
-        basis = self._tensor("mel_basis", mel.device)
-        pinv = self._tensor("mel_pinv", mel.device)
+    def _bands_to_linear(self, mel: torch.Tensor) -> torch.Tensor:
+        """Non-negative least-squares inverse of the filterbank, bands [B, dim, T] -> [B, F, T]."""
+        basis = self._tensor("basis", mel.device)
+        pinv = self._tensor("pinv", mel.device)
         linear = (pinv @ mel).clamp_min(1e-6)
         target = basis.transpose(0, 1) @ mel
         for _ in range(self.config.nnls_iters):
@@ -360,26 +415,10 @@ class MelCodec:
         phase = torch.rand((1, *shape[-2:]), generator=generator, dtype=torch.float32) * (2 * math.pi)
         return torch.polar(torch.ones_like(phase), phase).to(device)
 
-    @property
-    def refiner(self):
-        """Optional learnt magnitude stage (`jasco_core.codecs.refiner.MagnitudeRefiner`)."""
-        return getattr(self, "_refiner", None)
-
-    def set_refiner(self, refiner) -> "MelCodec":
-        """Decode through a learnt magnitude refiner instead of the NNLS mel inversion."""
-        self._refiner = None if refiner is None else refiner.eval()
-        return self
-
-    def _latents_to_mel(self, latents: torch.Tensor) -> torch.Tensor:
-        """Normalised latents [B, T, n_mels] -> linear-amplitude mel spectrogram [B, n_mels, T]."""
+    def _latents_to_bands(self, latents: torch.Tensor) -> torch.Tensor:
+        """Normalised latents [B, T, dim] -> linear-amplitude bands [B, dim, T]."""
         mean, std = self._stats(latents.device)
         return (torch.exp(latents * std + mean) - self.config.log_eps).clamp_min(0.0).transpose(1, 2)
-
-    def pinv_log_magnitude(self, latents: torch.Tensor) -> torch.Tensor:
-        """log of the pseudo-inverse mel -> linear magnitude, [B, T, n_mels] -> [B, F, T]: the
-        starting point of the refiner."""
-        mel = self._latents_to_mel(latents)
-        return torch.log((self._tensor("mel_pinv", latents.device) @ mel).clamp_min(1e-5))
 
     def griffin_lim(self, magnitude: torch.Tensor, length: int) -> torch.Tensor:
         """Fast Griffin-Lim: a signal of `length` samples whose STFT magnitude approximates
@@ -396,7 +435,7 @@ class MelCodec:
         return self._istft(magnitude * angles, length)
 
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
-        """Normalised latents [B, T, n_mels] -> audio float32 [B, T * hop] at `sample_rate`."""
+        """Normalised latents [B, T, dim] -> audio float32 [B, T * hop] at `sample_rate`."""
         if not isinstance(latents, torch.Tensor):
             raise CodecInputError(f"latents must be a torch.Tensor, got {type(latents).__name__}")
         if latents.dim() != 3 or latents.shape[-1] != self.dim or latents.shape[1] == 0:
@@ -409,11 +448,7 @@ class MelCodec:
                 f"got {latents.shape[1]}")
         latents = latents.detach().to(torch.float32)
         with torch.no_grad():
-            if self.refiner is not None:
-                refiner = self.refiner.to(latents.device)
-                linear = refiner.magnitude(latents, self.pinv_log_magnitude(latents))
-            else:
-                linear = self._mel_to_linear(self._latents_to_mel(latents))
+            linear = self._bands_to_linear(self._latents_to_bands(latents))
             # the STFT of T * hop samples has T + 1 centred frames: repeat the last one
             linear = torch.cat([linear, linear[..., -1:]], dim=-1)
             return self.griffin_lim(linear, length)

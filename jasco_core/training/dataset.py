@@ -373,6 +373,8 @@ def _parse_args(argv: Optional[Iterable[str]]) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per piece")
     parser.add_argument("--codec-from", default=None,
                         help="reuse the codec statistics of this dataset (required for held-out sets)")
+    parser.add_argument("--codec-json", default=None,
+                        help="use this fitted codec config (a bundle's codec.json) instead of fitting one")
     return parser.parse_args(None if argv is None else list(argv))
 
 
@@ -380,7 +382,16 @@ def main(argv: Optional[Iterable[str]] = None) -> BuildReport:
     """Command-line entry point; prints time and size per piece at the end."""
     args = _parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if args.codec_from and args.codec_json:
+        raise SystemExit("give --codec-from or --codec-json, not both")
     codec = codec_from_dataset(args.codec_from) if args.codec_from else None
+    if args.codec_json:
+        from jasco_core.codecs.mel import MelCodec
+        with open(args.codec_json) as f:
+            config = json.load(f)
+        config.pop("type", None)
+        config.pop("pitch_predictor", None)  # a bundle's learnt stage: the data keeps all bands
+        codec = MelCodec.from_dict(config)
     report = build_dataset(args.out, args.n, args.first_seed, args.workers, args.duration, codec=codec)
     print(f"{report.n_pieces} pieces -> {report.path}")
     print(f"time: {report.seconds:.1f} s total, {report.seconds_per_piece:.3f} s/piece with {args.workers} workers")

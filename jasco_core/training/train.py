@@ -56,6 +56,7 @@ class TrainConfig:
     val_every: int = 500
     ckpt_every: int = 2000
     seed: int = 0
+    head_lr_scale: float = 1.0  # learning-rate multiplier of the input and output projections (fine-tuning)
 
 
 def embedded_model_config(**overrides) -> ModelConfig:
@@ -154,6 +155,35 @@ def flow_matching_loss(model: FlowMatchingModel, z1: torch.Tensor, inputs: Condi
     return ((1 + tt) * (v.float() - target) ** 2).mean()
 
 
+# -- warm start ---------------------------------------------------------------------------------
+def widen_flow_dim(state: tp.Mapping[str, torch.Tensor], old_flow_dim: int, new_flow_dim: int) -> tp.Dict[str, torch.Tensor]:
+    """Weights of a model trained on `old_flow_dim` latent channels, for a model whose latent has
+    extra channels appended (e.g. a codec that gained bands). The input projection gets zero
+    columns for the new channels and the output projection zero rows, so the widened model gives
+    exactly the old velocity on the old channels and 0 on the new ones until it is trained."""
+    if new_flow_dim < old_flow_dim:
+        raise ValueError(f"cannot narrow the latent from {old_flow_dim} to {new_flow_dim} channels")
+    out = dict(state)
+    extra = new_flow_dim - old_flow_dim
+    emb = state["emb.weight"]
+    out["emb.weight"] = torch.cat([emb[:, :old_flow_dim], emb.new_zeros(emb.shape[0], extra), emb[:, old_flow_dim:]], dim=1)
+    lin = state["linear.weight"]
+    out["linear.weight"] = torch.cat([lin, lin.new_zeros(extra, lin.shape[1])])
+    if "linear.bias" in state:
+        out["linear.bias"] = torch.cat([state["linear.bias"], state["linear.bias"].new_zeros(extra)])
+    return out
+
+
+def load_warm_start(run: str, model_cfg: ModelConfig) -> tp.Dict[str, torch.Tensor]:
+    """EMA weights of an earlier training run (`ema.safetensors` or its shards, with its
+    model_config.json), widened to `model_cfg.flow_dim` if the latent gained channels."""
+    from .shards import load_run_weights
+    with open(os.path.join(run, "model_config.json")) as f:
+        old_flow_dim = int(json.load(f)["flow_dim"])
+    state = load_run_weights(run)
+    return widen_flow_dim(state, old_flow_dim, model_cfg.flow_dim) if old_flow_dim != model_cfg.flow_dim else state
+
+
 # -- loop ---------------------------------------------------------------------------------------
 def lr_at(step: int, tc: TrainConfig, time_fraction: float = 0.0) -> float:
     """Linear warm-up, then cosine decay over whichever budget runs out first: steps or time."""
@@ -165,12 +195,13 @@ def lr_at(step: int, tc: TrainConfig, time_fraction: float = 0.0) -> float:
 
 def train(data_path: tp.Sequence[str], text_path: tp.Sequence[str], out_dir: str, tc: TrainConfig, model_cfg: ModelConfig,
           device: str = "auto", max_minutes: float = float("inf"), resume: bool = True,
-          progress_bar: bool = True, shard_dir: tp.Optional[str] = None) -> str:
+          progress_bar: bool = True, shard_dir: tp.Optional[str] = None, init_from: tp.Optional[str] = None) -> str:
     """Train (or resume) and return the path of the final checkpoint.
 
     The exported EMA weights (`ema.safetensors`, and size-limited shards in `shard_dir` if given)
     are those of the best validation loss seen, or the last ones if no validation ran after the
-    EMA started."""
+    EMA started. `init_from` (an earlier run's folder) starts a new run from trained weights
+    (fine-tuning); a checkpoint already in `out_dir` takes precedence so the run resumes."""
     from tqdm import tqdm
 
     from ..conditions.melody import midi_to_bin
@@ -192,12 +223,17 @@ def train(data_path: tp.Sequence[str], text_path: tp.Sequence[str], out_dir: str
     model.init_weights()
     model.to(dev).train()
     ema = copy.deepcopy(model).eval().requires_grad_(False)
-    # weight decay on matrices only (not on norms, biases or the chord embedding table)
-    decays = {n: p.dim() >= 2 and not n.endswith("chords.emb.weight") for n, p in model.named_parameters()}
-    decay_params = [p for n, p in model.named_parameters() if decays[n]]
-    other_params = [p for n, p in model.named_parameters() if not decays[n]]
-    opt = torch.optim.AdamW([{"params": decay_params, "weight_decay": tc.weight_decay},
-                             {"params": other_params, "weight_decay": 0.0}],
+    # weight decay on matrices only (not on norms, biases or the chord embedding table); the
+    # latent's input and output projections may learn faster (`head_lr_scale`), which helps when
+    # a warm start has given them new channels
+    groups: tp.Dict[tp.Tuple[bool, bool], tp.List[torch.nn.Parameter]] = {}
+    for n, p in model.named_parameters():
+        decay = p.dim() >= 2 and not n.endswith("chords.emb.weight")
+        head = n.split(".")[0] in ("emb", "linear")
+        groups.setdefault((decay, head), []).append(p)
+    opt = torch.optim.AdamW([{"params": params, "weight_decay": tc.weight_decay if decay else 0.0,
+                              "lr_scale": tc.head_lr_scale if head else 1.0}
+                             for (decay, head), params in sorted(groups.items())],
                             lr=tc.lr, betas=(0.9, 0.95), fused=dev.type == "cuda")
     step = 0
     ckpt_path = os.path.join(out_dir, "checkpoint.pt")
@@ -215,6 +251,11 @@ def train(data_path: tp.Sequence[str], text_path: tp.Sequence[str], out_dir: str
         model.load_state_dict(weights)
         ema.load_state_dict(weights)
         logger.info("initialised from %s", os.path.join(out_dir, "ema.safetensors"))
+    elif init_from:
+        weights = load_warm_start(init_from, model_cfg)
+        model.load_state_dict(weights)
+        ema.load_state_dict(weights)
+        logger.info("warm start from %s", init_from)
     with open(os.path.join(out_dir, "model_config.json"), "w") as f:
         json.dump(model_cfg.to_dict(), f, indent=1)
     with open(os.path.join(out_dir, "train_config.json"), "w") as f:
@@ -258,7 +299,7 @@ def train(data_path: tp.Sequence[str], text_path: tp.Sequence[str], out_dir: str
     while step < tc.max_steps and (time.time() - start_time) / 60 < max_minutes:
         lr = lr_at(step, tc, (time.time() - start_time) / 60 / max_minutes)
         for group in opt.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("lr_scale", 1.0)
         frames = crop_rng.choice(crop_choices)
         idx = train_idx[torch.randint(len(train_idx), (tc.batch_size,), generator=gen, device=dev)]
         z1, inputs = make_batch(data, idx, frames, model_cfg, tc, gen)
@@ -352,6 +393,8 @@ def main(argv: tp.Optional[tp.Sequence[str]] = None) -> None:
     for f in dataclasses.fields(TrainConfig):
         parser.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
     parser.add_argument("--model", default="{}", help="JSON overrides of the embedded model config")
+    parser.add_argument("--init-from", default=None,
+                        help="start from an earlier run's EMA weights (its folder); the latent may have gained channels")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     if args.threads:
@@ -361,7 +404,8 @@ def main(argv: tp.Optional[tp.Sequence[str]] = None) -> None:
         text_dim = int(t["states"].shape[-1])
     cfg = embedded_model_config(text_dim=text_dim, **json.loads(args.model))
     train(args.data, args.text, args.out, tc, cfg, device=args.device, max_minutes=args.max_minutes,
-          resume=not args.no_resume, shard_dir=args.shard_dir, progress_bar=not args.quiet)
+          resume=not args.no_resume, shard_dir=args.shard_dir, progress_bar=not args.quiet,
+          init_from=args.init_from)
 
 
 if __name__ == "__main__":
