@@ -15,7 +15,10 @@ STFT magnitude (Hann window; Slaney mel scale with unit-area filters, the same f
 librosa's default) and ``mean``/``std`` are statistics fitted on data with `MelCodec.fit_stats`
 and stored in the config, so they travel with a checkpoint. Only numpy and torch are needed.
 
-Decoding. Undo the normalisation and the log, map the 64 mel bands back to the 1025 linear bins
+Optional semitone bands (`pitch_lowest`..`pitch_highest`, one per MIDI pitch) follow the mel
+bands in the latent: below 1 kHz mel bands are several semitones wide, and these keep the notes.
+
+Decoding. Undo the normalisation and the log, map the bands back to the 1025 linear bins
 by non-negative least squares (multiplicative updates started from the clamped pseudo-inverse),
 then recover a phase with fast Griffin-Lim (Perraudin et al. 2013, momentum 0.99) started from a
 fixed-seed random phase, so the same latents always give bit-identical audio on a given device.
