@@ -42,10 +42,7 @@ def main() -> None:
     codec = load_bundle(args.model).codec
     if not isinstance(codec, PredictedPitchCodec):
         raise SystemExit(f"{args.model}: its codec has no pitch predictor")
-    inner, n_mels = codec.inner, codec.dim
-    mel_only = type(inner)(type(inner.config).from_dict({
-        **inner.config.to_dict(), "pitch_lowest": None, "pitch_highest": None,
-        "mean": list(inner.config.mean[:n_mels]), "std": list(inner.config.std[:n_mels])}))
+    inner, n_mels, mel_only = codec.inner, codec.dim, codec.mel_only()
     ways = ["reference", "mel only", "predicted", "true bands"]
     rows = {w: [] for w in ways}
     sc = {w: [] for w in ways[1:]}

@@ -10,6 +10,7 @@ dilated 1-D convolutional net over time trained on rendered music, learns that m
 """
 from __future__ import annotations
 
+import dataclasses
 import typing as tp
 
 import torch
@@ -108,6 +109,13 @@ class PredictedPitchCodec:
 
     def to_dict(self) -> tp.Dict[str, tp.Any]:
         return {**self.inner.to_dict(), "pitch_predictor": dict(self.predictor.config)}
+
+    def mel_only(self) -> MelCodec:
+        """The plain 64-band codec of the same latents (no semitone bands): what decoding would
+        give without the predictor, for comparisons."""
+        cfg = self.inner.config
+        return MelCodec(dataclasses.replace(cfg, pitch_lowest=None, pitch_highest=None,
+                                            mean=cfg.mean[:cfg.n_mels], std=cfg.std[:cfg.n_mels]))
 
     # transforms -----------------------------------------------------------------------------
     def encode(self, audio: torch.Tensor) -> torch.Tensor:
