@@ -26,6 +26,9 @@ def test_training_lowers_the_loss_and_installs(pitch_data, tmp_path):
     assert meta["steps"] > 0 and meta["best_val_loss"] < 1.5
     if rows:  # validation every 100 steps: when reached, the best loss is what was kept
         assert meta["best_val_loss"] == pytest.approx(min(float(r[2]) for r in rows), abs=1e-4)
+    # resuming continues the step count
+    train_pitch_predictor([pitch_data], str(run), minutes=0.02, batch_size=4, frames=100, threads=1)
+    assert json.loads((run / "pitch_predictor.json").read_text())["steps"] > meta["steps"]
     bundle = tmp_path / "bundle"
     shutil.copytree(EMBEDDED_DIR, bundle)
     install_in_bundle(str(run), str(bundle))

@@ -7,8 +7,9 @@ The data set must have been built with a codec that has semitone bands (`--codec
 first `n_mels` channels, the target the rest. Loss: mean squared error on the normalised bands.
 The input is perturbed with Gaussian noise of a random level (0 to `noise`), because at
 generation time the predictor sees the flow model's mel frames, which are close to but not
-exactly those of real audio. `--bundle DIR` then installs it in a bundle. Writes `pitch_predictor.safetensors`, `pitch_predictor.json` (its
-config and the codec it belongs to) and `loss.csv` into `--out`; resumes from them.
+exactly those of real audio. `--bundle DIR` then installs it in a bundle. Writes
+`pitch_predictor.safetensors`, `pitch_predictor.json` (its config, the codec it belongs to and
+the steps so far) and `loss.csv` into `--out`; resumes from them.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import typing as tp
 import numpy as np
 import torch
 
+from ..codecs.mel import MelCodecConfig
 from ..codecs.pitch_predictor import PitchPredictor
 
 logger = logging.getLogger(__name__)
@@ -35,7 +37,7 @@ def load_latents(paths: tp.Sequence[str]) -> tp.Tuple[torch.Tensor, float, float
     if len(codecs) != 1:
         raise ValueError("the data sets were built with different codecs")
     codec = json.loads(codecs.pop())
-    if codec.get("pitch_lowest") is None:
+    if not MelCodecConfig.from_dict(codec).n_pitch:
         raise ValueError("the data set's codec has no semitone bands: build it with --codec-json of a codec that has them")
     latents = torch.from_numpy(np.concatenate([p["latents"] for p in parts]))
     return latents, float(parts[0]["latent_lo"]), float(parts[0]["latent_hi"]), codec
@@ -51,8 +53,8 @@ def train_pitch_predictor(data: tp.Sequence[str], out: str, minutes: float = 20.
         torch.set_num_threads(threads)
     torch.manual_seed(seed)
     latents_q, lo, hi, codec = load_latents(data)
-    n_mels = int(codec["n_mels"])
-    n_pitch = int(codec["pitch_highest"]) - int(codec["pitch_lowest"]) + 1
+    bands = MelCodecConfig.from_dict(codec)
+    n_mels, n_pitch = bands.n_mels, bands.n_pitch
     if latents_q.shape[-1] != n_mels + n_pitch:
         raise ValueError(f"latents have {latents_q.shape[-1]} channels, the codec {n_mels} + {n_pitch}")
     scale = (hi - lo) / 255.0
@@ -64,9 +66,14 @@ def train_pitch_predictor(data: tp.Sequence[str], out: str, minutes: float = 20.
     os.makedirs(out, exist_ok=True)
     weights_path = os.path.join(out, "pitch_predictor.safetensors")
     net = PitchPredictor(n_mels=n_mels, n_pitch=n_pitch)
+    meta_path = os.path.join(out, "pitch_predictor.json")
+    step = 0
     if os.path.exists(weights_path):
         net.load_state_dict(load_file(weights_path))
-        logger.info("resumed from %s", weights_path)
+        if os.path.exists(meta_path):  # continue the step count so loss.csv stays in order
+            with open(meta_path) as f:
+                step = int(json.load(f).get("steps", 0))
+        logger.info("resumed from %s at step %d", weights_path, step)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=0.01)
     log_path = os.path.join(out, "loss.csv")
     log = open(log_path, "a")
@@ -91,12 +98,13 @@ def train_pitch_predictor(data: tp.Sequence[str], out: str, minutes: float = 20.
 
     best = validate()
     logger.info("validation loss at start: %.4f", best)
-    started, step, gen = time.time(), 0, torch.Generator().manual_seed(seed + 1)
+    started, first_step = time.time(), step
+    gen = torch.Generator().manual_seed(seed + 1 + step)
     budget = minutes * 60
     while time.time() - started < budget:
         progress = (time.time() - started) / budget
         for group in opt.param_groups:
-            group["lr"] = lr * min(1.0, (step + 1) / 100) * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * progress)))
+            group["lr"] = lr * min(1.0, (step - first_step + 1) / 100) * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * progress)))
         idx = train_idx[torch.randint(len(train_idx), (batch_size,), generator=gen)]
         x, y = batch(idx, frames, gen)
         x = x + torch.randn(x.shape, generator=gen) * (torch.rand(len(idx), 1, 1, generator=gen) * noise)
@@ -117,9 +125,10 @@ def train_pitch_predictor(data: tp.Sequence[str], out: str, minutes: float = 20.
     log.close()
     if not os.path.exists(weights_path):
         save_file({k: v.contiguous() for k, v in net.state_dict().items()}, weights_path)
-    with open(os.path.join(out, "pitch_predictor.json"), "w") as f:
+    with open(meta_path, "w") as f:
         json.dump({"config": net.config, "codec": codec, "best_val_loss": best, "steps": step}, f, indent=1)
-    logger.info("%d steps in %.1f min, best validation loss %.4f", step, (time.time() - started) / 60, best)
+    logger.info("at step %d after %.1f min (%d steps this run), best validation loss %.4f", step,
+                (time.time() - started) / 60, step - first_step, best)
     return weights_path
 
 
