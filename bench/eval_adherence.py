@@ -1,6 +1,7 @@
 """Condition adherence of a model on held-out rendered pieces, with ceiling and floor.
 
     python bench/eval_adherence.py [--pieces 50] [--first-seed 1000000] [--model embedded] [--sweep 10]
+        [--guidance ALL TEXT] [--solver euler --steps 4]
 
 For each held-out piece (render seeds never used in training: training uses seeds below 1,000,000)
 the model generates from the piece's own description, chords, melody and drum stem. Metrics
@@ -16,6 +17,7 @@ Last line: machine-readable `key=value` pairs.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -58,28 +60,36 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--sweep", type=int, default=10, help="pieces for the solver sweep (0: skip)")
     parser.add_argument("--seed", type=int, default=0, help="generation seed")
+    parser.add_argument("--guidance", type=float, nargs=2, default=None, metavar=("ALL", "TEXT"),
+                        help="guidance weights instead of the bundle's defaults (null = 1 - all - text)")
+    parser.add_argument("--solver", default=None, help="solver method instead of the bundle's default")
+    parser.add_argument("--steps", type=int, default=None, help="fixed-step solver steps instead of the default")
     args = parser.parse_args()
 
     import torch
 
     import jasco_core as j
+    from jasco_core.guidance import Guidance
     from jasco_core.solvers import SolverConfig
     from jasco_core.training.render import render_piece
 
     torch.set_num_threads(args.threads)
     pipe = j.load_pipeline(args.model, device="cpu")
+    d = pipe.bundle.defaults
+    guidance = Guidance(all=args.guidance[0], text=args.guidance[1]) if args.guidance else d.guidance
+    solver = dataclasses.replace(d.solver, **{k: v for k, v in (("method", args.solver), ("steps", args.steps)) if v is not None})
     sr = pipe.sample_rate
     pieces = [render_piece(args.first_seed + i, duration=10.0, sample_rate=sr) for i in range(args.pieces)]
     rows = {"ceiling": [], "model": [], "floor": []}
     closer, started = [], time.perf_counter()
     for i, piece in enumerate(pieces):
         cond = piece_conditions(piece)
-        gen = pipe.generate(piece.description, seed=args.seed, **cond)
+        gen = pipe.generate(piece.description, seed=args.seed, guidance=guidance, solver=solver, **cond)
         rows["ceiling"].append(scores(piece.audio, sr, piece))
         rows["model"].append(scores(gen.audio[0], sr, piece))
         rows["floor"].append(scores(pipe.generate("", seed=args.seed).audio[0], sr, piece))
         other = pieces[(i + 1) % len(pieces)].description
-        swapped = pipe.generate(other, seed=args.seed, **cond)
+        swapped = pipe.generate(other, seed=args.seed, guidance=guidance, solver=solver, **cond)
         ref = mean_logmel(pipe.bundle.codec, piece.audio)
         d_true = np.abs(mean_logmel(pipe.bundle.codec, gen.audio[0]) - ref).mean()
         d_other = np.abs(mean_logmel(pipe.bundle.codec, swapped.audio[0]) - ref).mean()
@@ -91,9 +101,8 @@ def main() -> None:
         vals = [r[metric] for r in rows[kind] if metric in r]
         return float(np.mean(vals)) if vals else float("nan")
 
-    d = pipe.bundle.defaults
     print(f"\n# model={args.model} pieces={len(pieces)} seeds={args.first_seed}..{args.first_seed + len(pieces) - 1} "
-          f"solver={d.solver.method}/{d.solver.steps} guidance={d.guidance.weights()} threads={args.threads}")
+          f"solver={solver.method}/{solver.steps} guidance={guidance.weights()} threads={args.threads}")
     print("| metric | ceiling | model | floor | model / ceiling |\n|---|---|---|---|---|")
     summary = {}
     for metric in ("chords", "melody", "drums"):
@@ -110,7 +119,8 @@ def main() -> None:
             cfg = SolverConfig(method=method, steps=steps or 10, rtol=tol or 1e-5, atol=tol or 1e-5)
             res, nfe, secs = [], [], []
             for piece in pieces[:args.sweep]:
-                gen = pipe.generate(piece.description, solver=cfg, seed=args.seed, **piece_conditions(piece))
+                gen = pipe.generate(piece.description, solver=cfg, guidance=guidance, seed=args.seed,
+                                    **piece_conditions(piece))
                 res.append(scores(gen.audio[0], sr, piece))
                 nfe.append(gen.nfe)
                 secs.append(gen.timings["sampling"])

@@ -69,9 +69,6 @@ class CheckpointError(ValueError):
 # Embedded bundle
 # ==================================================================================================
 
-PITCH_PREDICTOR_FILE = "codec_pitch_predictor.safetensors"
-
-
 def save_embedded_bundle(path: str, model: FlowMatchingModel, codec, *, name: str = "embedded",
                          defaults: tp.Optional[GenerationDefaults] = None, max_duration: float = 10.0,
                          info: tp.Optional[dict] = None) -> None:
@@ -83,10 +80,6 @@ def save_embedded_bundle(path: str, model: FlowMatchingModel, codec, *, name: st
     _atomic(os.path.join(path, "model.safetensors"), lambda p: save_file(state, p))
     _write_json(os.path.join(path, "model_config.json"), model.cfg.to_dict())
     _write_json(os.path.join(path, "codec.json"), {"type": "mel", **codec.to_dict()})
-    predictor = getattr(codec, "predictor", None)
-    if predictor is not None:  # PredictedPitchCodec: its learnt semitone-band stage
-        weights = {k: v.detach().float().cpu().contiguous() for k, v in predictor.state_dict().items()}
-        _atomic(os.path.join(path, PITCH_PREDICTOR_FILE), lambda p: save_file(weights, p))
     _write_json(os.path.join(path, BUNDLE_FILE), {
         "format": "jasco-demo-bundle/1", "name": name, "text_encoder": {"type": "minilm"},
         "drum_encoder": {"type": "features"}, "max_duration": max_duration,
@@ -106,13 +99,7 @@ def load_embedded_bundle(path: str = EMBEDDED_DIR, device: tp.Union[str, torch.d
     model = build_model(cfg, state, device=device)
     codec_cfg = _read_json(os.path.join(path, "codec.json"))
     codec_cfg.pop("type", None)
-    predictor_cfg = codec_cfg.pop("pitch_predictor", None)
     codec = MelCodec.from_dict(codec_cfg)
-    if predictor_cfg is not None:
-        from .codecs.pitch_predictor import PitchPredictor, PredictedPitchCodec
-        predictor = PitchPredictor(**predictor_cfg)
-        predictor.load_state_dict(load_file(os.path.join(path, PITCH_PREDICTOR_FILE)))
-        codec = PredictedPitchCodec(codec, predictor)
     return ModelBundle(
         name=meta.get("name", "embedded"), model=model, codec=codec, text_encoder=MiniLMTextEncoder(),
         drum_encoder=FeatureDrumEncoder(cfg.drums_latent_dim) if cfg.drums_dim else None,

@@ -205,6 +205,13 @@ def test_pitch_bands_keep_the_chords(codec, pitch_codec, music):
     assert with_pitch > mel_only + 0.1, (with_pitch, mel_only)
 
 
+def test_without_pitch_bands_is_the_mel_part(pitch_codec, music):
+    mel = pitch_codec.without_pitch_bands()
+    assert mel.dim == 64 and mel.config.n_pitch == 0
+    assert mel.config.mean == pitch_codec.config.mean[:64] and mel.config.std == pitch_codec.config.std[:64]
+    assert torch.allclose(mel.encode(music), pitch_codec.encode(music)[..., :64], atol=1e-5)
+
+
 def test_pitch_band_config_errors(pitch_codec):
     with pytest.raises(CodecConfigError, match="together"):
         MelCodecConfig(pitch_lowest=36)

@@ -298,6 +298,13 @@ class MelCodec:
     def from_dict(cls, data: tp.Mapping[str, tp.Any]) -> "MelCodec":
         return cls(MelCodecConfig.from_dict(data))
 
+    def without_pitch_bands(self) -> "MelCodec":
+        """The codec of the mel bands alone (no semitone bands), with the same statistics: what
+        decoding the first `n_mels` channels by themselves gives, for comparisons."""
+        cfg = self.config
+        stats = {k: (v[:cfg.n_mels] if v is not None else None) for k, v in (("mean", cfg.mean), ("std", cfg.std))}
+        return MelCodec(dataclasses.replace(cfg, pitch_lowest=None, pitch_highest=None, **stats))
+
     # ----------------------------------------------------------------- cached tensors
     def _tensor(self, name: str, device: torch.device) -> torch.Tensor:
         key = (name, str(device))

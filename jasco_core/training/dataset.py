@@ -390,7 +390,6 @@ def main(argv: Optional[Iterable[str]] = None) -> BuildReport:
         with open(args.codec_json) as f:
             config = json.load(f)
         config.pop("type", None)
-        config.pop("pitch_predictor", None)  # a bundle's learnt stage: the data keeps all bands
         codec = MelCodec.from_dict(config)
     report = build_dataset(args.out, args.n, args.first_seed, args.workers, args.duration, codec=codec)
     print(f"{report.n_pieces} pieces -> {report.path}")

@@ -261,6 +261,7 @@ def train(data_path: tp.Sequence[str], text_path: tp.Sequence[str], out_dir: str
     with open(os.path.join(out_dir, "train_config.json"), "w") as f:
         json.dump(dataclasses.asdict(tc), f, indent=1)
 
+    first_step = step
     gen = torch.Generator(device=dev).manual_seed(tc.seed + step)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" else torch.autocast("cpu", enabled=False)
     log = open(os.path.join(out_dir, "loss.csv"), "a")
@@ -347,7 +348,7 @@ def train(data_path: tp.Sequence[str], text_path: tp.Sequence[str], out_dir: str
                 shutil.copy(os.path.join(out_dir, name), os.path.join(shard_dir, name))
     minutes = (time.time() - start_time) / 60
     logger.info("stopped at step %d after %.1f min (%.1f steps/s), best validation loss %.5f",
-                step, minutes, step / max(minutes * 60, 1e-9), best_val)
+                step, minutes, (step - first_step) / max(minutes * 60, 1e-9), best_val)
     return ckpt_path
 
 
@@ -392,7 +393,8 @@ def main(argv: tp.Optional[tp.Sequence[str]] = None) -> None:
     parser.add_argument("--shard-dir", default=None, help="also write the EMA weights as <=15 MB shards here")
     for f in dataclasses.fields(TrainConfig):
         parser.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
-    parser.add_argument("--model", default="{}", help="JSON overrides of the embedded model config")
+    parser.add_argument("--model", default="{}", help="JSON overrides of the embedded model config "
+                        "(flow_dim and text_dim default to the data's)")
     parser.add_argument("--init-from", default=None,
                         help="start from an earlier run's EMA weights (its folder); the latent may have gained channels")
     args = parser.parse_args(argv)
@@ -400,9 +402,12 @@ def main(argv: tp.Optional[tp.Sequence[str]] = None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     tc = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
+    from .dataset import codec_from_dataset
     with np.load(args.text[0], allow_pickle=False) as t:
         text_dim = int(t["states"].shape[-1])
-    cfg = embedded_model_config(text_dim=text_dim, **json.loads(args.model))
+    # the latent width follows the data's codec (64 mel bands, or 113 with the semitone bands)
+    cfg = embedded_model_config(**{"text_dim": text_dim, "flow_dim": codec_from_dataset(args.data[0]).dim,
+                                   **json.loads(args.model)})
     train(args.data, args.text, args.out, tc, cfg, device=args.device, max_minutes=args.max_minutes,
           resume=not args.no_resume, shard_dir=args.shard_dir, progress_bar=not args.quiet,
           init_from=args.init_from)
