@@ -112,6 +112,9 @@ def _as_float_tuple(name: str, value: tp.Any) -> tp.Optional[tp.Tuple[float, ...
     return out
 
 
+NNLS_INITS = ("pinv", "flat")
+
+
 @dataclasses.dataclass(frozen=True)
 class MelCodecConfig:
     """Every parameter of a `MelCodec`, including its fitted normalisation statistics.
@@ -119,8 +122,13 @@ class MelCodecConfig:
     `pitch_lowest`/`pitch_highest` (MIDI numbers, both or neither) add one semitone band per
     pitch after the mel bands (`pitch_filterbank`), so the latent has `n_mels + n_pitch` channels.
     `mean` and `std` are per-band statistics of ``log(band + log_eps)``; they are None until
-    fitted. `nnls_iters`, `griffin_lim_iters`, `griffin_lim_momentum` and `phase_seed` only
-    affect decoding.
+    fitted. `nnls_iters`, `nnls_init`, `decode_fmin`, `griffin_lim_iters`,
+    `griffin_lim_momentum` and `phase_seed` only affect decoding. `nnls_init` is where the
+    non-negative least squares starts: "pinv" (the pseudo-inverse, clipped) or "flat" (all ones;
+    among the many spectra that give the same bands, the updates then stay close to an even
+    spread). `decode_fmin` (Hz, 0 for none) leaves the STFT bins below it empty when decoding:
+    below the lowest semitone band only the tails of the widest mel band see them, so a small
+    excess in that band (common in generated latents) would come out as a loud hum there.
     """
 
     sample_rate: int = 22050
@@ -134,6 +142,8 @@ class MelCodecConfig:
     pitch_highest: tp.Optional[int] = None
     log_eps: float = 1e-5
     nnls_iters: int = 50
+    nnls_init: str = "flat"
+    decode_fmin: float = 0.0
     griffin_lim_iters: int = 32
     griffin_lim_momentum: float = 0.99
     phase_seed: int = 0
@@ -158,6 +168,11 @@ class MelCodecConfig:
         if not 0.0 <= self.fmin < self.fmax <= self.sample_rate / 2:
             raise CodecConfigError(
                 f"need 0 <= fmin < fmax <= sample_rate / 2, got fmin={self.fmin}, fmax={self.fmax}")
+        if not (isinstance(self.decode_fmin, (int, float)) and not isinstance(self.decode_fmin, bool)
+                and 0.0 <= self.decode_fmin < self.fmax):
+            raise CodecConfigError(f"decode_fmin must be a number of Hz in [0, fmax), got {self.decode_fmin!r}")
+        if self.nnls_init not in NNLS_INITS:
+            raise CodecConfigError(f"nnls_init must be one of {NNLS_INITS}, got {self.nnls_init!r}")
         if (self.pitch_lowest is None) != (self.pitch_highest is None):
             raise CodecConfigError("pitch_lowest and pitch_highest must be given together (or both left None)")
         if self.pitch_lowest is not None:
@@ -328,6 +343,9 @@ class MelCodec:
         if name == "pinv":
             basis = self._tensor("basis", torch.device("cpu")).to(torch.float64)
             return torch.linalg.pinv(basis).to(torch.float32)
+        if name == "decode_mask":  # [F, 1]: 1 for the STFT bins decoding may fill
+            freqs = np.fft.rfftfreq(cfg.n_fft, 1.0 / cfg.sample_rate)
+            return torch.from_numpy((freqs >= cfg.decode_fmin).astype(np.float32))[:, None]
         raise KeyError(name)
 
     # ----------------------------------------------------------------- transforms
@@ -410,8 +428,12 @@ class MelCodec:
     def _bands_to_linear(self, mel: torch.Tensor) -> torch.Tensor:
         """Non-negative least-squares inverse of the filterbank, bands [B, dim, T] -> [B, F, T]."""
         basis = self._tensor("basis", mel.device)
-        pinv = self._tensor("pinv", mel.device)
-        linear = (pinv @ mel).clamp_min(1e-6)
+        if self.config.nnls_init == "flat":
+            linear = torch.ones(*mel.shape[:-2], basis.shape[1], mel.shape[-1], dtype=mel.dtype, device=mel.device)
+        else:
+            linear = (self._tensor("pinv", mel.device) @ mel).clamp_min(1e-6)
+        if self.config.decode_fmin > 0:  # multiplicative updates keep these bins at zero
+            linear = linear * self._tensor("decode_mask", mel.device)
         target = basis.transpose(0, 1) @ mel
         for _ in range(self.config.nnls_iters):
             # multiplicative update for min ||B x - y||^2 s.t. x >= 0; keeps x non-negative

@@ -1,7 +1,8 @@
 """Turn a training run into the shipped embedded bundle.
 
     python -m jasco_core.training.export --run runs/embedded --data data/train.npz \
-        --text data/train_text.npz --out assets/embedded [--guidance 3 0] [--solver euler --steps 10]
+        --text data/train_text.npz --out assets/embedded [--guidance 3 0] [--solver euler --steps 10] \
+        [--codec-options '{"decode_fmin": 60}']
 
 Loads the EMA weights (`ema.safetensors`, or the shards `ema-*.safetensors` a remote run returns),
 folds the PCA of the text features into the text projection (so the bundle takes raw MiniLM states),
@@ -26,7 +27,12 @@ from .shards import load_run_weights, save_sharded  # noqa: F401 (re-exported)
 from .text_features import fold_text_projection
 
 def export_bundle(run: str, data: str, text: str, out: str, defaults: GenerationDefaults,
-                  info: tp.Optional[dict] = None) -> None:
+                  info: tp.Optional[dict] = None, codec_options: tp.Optional[dict] = None) -> None:
+    """`codec_options` replace fields of the data set's codec config (decoding options such as
+    `decode_fmin`; the encoding fields must stay those the model was trained on)."""
+    import dataclasses
+
+    from ..codecs.mel import MelCodec
     from .dataset import codec_from_dataset
     with open(os.path.join(run, "model_config.json")) as f:
         cfg_train = ModelConfig.from_dict(json.load(f))
@@ -39,6 +45,8 @@ def export_bundle(run: str, data: str, text: str, out: str, defaults: Generation
     cfg = ModelConfig.from_dict({**cfg_train.to_dict(), "text_dim": int(components.shape[1]), "dropout": 0.0})
     model = build_model(cfg, state)
     codec = codec_from_dataset(data)
+    if codec_options:
+        codec = MelCodec(dataclasses.replace(codec.config, **codec_options))
     save_embedded_bundle(out, model, codec, defaults=defaults, max_duration=10.0, info=info or {})
 
 
@@ -52,10 +60,13 @@ def main(argv: tp.Optional[tp.Sequence[str]] = None) -> None:
     parser.add_argument("--solver", default="euler")
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--info", default="{}", help="JSON merged into bundle.json's info")
+    parser.add_argument("--codec-options", default="{}",
+                        help='JSON of codec decoding options, e.g. \'{"decode_fmin": 60}\'')
     args = parser.parse_args(argv)
     defaults = GenerationDefaults(guidance=Guidance(all=args.guidance[0], text=args.guidance[1]),
                                   solver=SolverConfig(method=args.solver, steps=args.steps), duration=10.0)
-    export_bundle(args.run, args.data, args.text, args.out, defaults, json.loads(args.info))
+    export_bundle(args.run, args.data, args.text, args.out, defaults, json.loads(args.info),
+                  json.loads(args.codec_options))
     print(f"bundle written to {args.out}")
 
 
