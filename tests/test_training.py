@@ -130,3 +130,8 @@ def test_export_writes_a_loadable_bundle_with_codec_options(tmp_path):
     assert bundle.codec.config.decode_fmin == 60.0 and bundle.codec.config.mean == codec_cfg.mean
     assert bundle.model.cfg.text_dim == 384 and bundle.model.cfg.dropout == 0.0
     assert (bundle.defaults.guidance.all, bundle.defaults.guidance.text) == (2.0, -1.5)
+    # and back: a bundle is a starting point for further training (the PCA fold undone exactly)
+    from jasco_core.training.train import load_warm_start
+    restored = load_warm_start(str(tmp_path / "bundle"), cfg, str(tmp_path / "text.npz"))
+    for key, value in model.state_dict().items():
+        torch.testing.assert_close(restored[key], value, rtol=1e-4, atol=1e-5)

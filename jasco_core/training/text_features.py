@@ -57,6 +57,15 @@ def fold_text_projection(weight: torch.Tensor, bias: torch.Tensor, mean: np.ndar
     return w, bias - w @ m
 
 
+def unfold_text_projection(weight: torch.Tensor, bias: torch.Tensor, mean: np.ndarray,
+                           components: np.ndarray) -> tp.Tuple[torch.Tensor, torch.Tensor]:
+    """Inverse of `fold_text_projection` (PCA components are orthonormal rows): a bundle's
+    Linear(384, dim) -> the Linear(k, dim) on PCA coordinates, so a shipped model can be trained on."""
+    c = torch.from_numpy(components).to(weight)
+    m = torch.from_numpy(mean).to(weight)
+    return weight @ c.T, bias + weight @ m
+
+
 def main(argv: tp.Optional[tp.Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m jasco_core.training.text_features", description=__doc__.split("\n\n")[0])
     parser.add_argument("data", help="data set .npz (its `descriptions`)")

@@ -174,13 +174,28 @@ def widen_flow_dim(state: tp.Mapping[str, torch.Tensor], old_flow_dim: int, new_
     return out
 
 
-def load_warm_start(run: str, model_cfg: ModelConfig) -> tp.Dict[str, torch.Tensor]:
+def load_warm_start(run: str, model_cfg: ModelConfig, text_path: tp.Optional[str] = None) -> tp.Dict[str, torch.Tensor]:
     """EMA weights of an earlier training run (`ema.safetensors` or its shards, with its
-    model_config.json), widened to `model_cfg.flow_dim` if the latent gained channels."""
+    model_config.json), or of an exported bundle (its text projection unfolded back onto the PCA
+    coordinates of `text_path`'s features), widened to `model_cfg.flow_dim` if the latent gained
+    channels."""
     from .shards import load_run_weights
     with open(os.path.join(run, "model_config.json")) as f:
         old_flow_dim = int(json.load(f)["flow_dim"])
-    state = load_run_weights(run)
+    if os.path.exists(os.path.join(run, "bundle.json")):
+        from safetensors.torch import load_file
+
+        from .text_features import unfold_text_projection
+        if text_path is None:
+            raise ValueError("starting from a bundle needs the text features (their PCA) to unfold its text projection")
+        state = load_file(os.path.join(run, "model.safetensors"))
+        with np.load(text_path, allow_pickle=False) as t:
+            mean, components = t["pca_mean"], t["pca_components"]
+        key = "condition_provider.conditioners.description.output_proj."
+        state[key + "weight"], state[key + "bias"] = unfold_text_projection(
+            state[key + "weight"], state[key + "bias"], mean, components)
+    else:
+        state = load_run_weights(run)
     return widen_flow_dim(state, old_flow_dim, model_cfg.flow_dim) if old_flow_dim != model_cfg.flow_dim else state
 
 
@@ -252,7 +267,7 @@ def train(data_path: tp.Sequence[str], text_path: tp.Sequence[str], out_dir: str
         ema.load_state_dict(weights)
         logger.info("initialised from %s", os.path.join(out_dir, "ema.safetensors"))
     elif init_from:
-        weights = load_warm_start(init_from, model_cfg)
+        weights = load_warm_start(init_from, model_cfg, text_path[0])
         model.load_state_dict(weights)
         ema.load_state_dict(weights)
         logger.info("warm start from %s", init_from)
@@ -396,7 +411,8 @@ def main(argv: tp.Optional[tp.Sequence[str]] = None) -> None:
     parser.add_argument("--model", default="{}", help="JSON overrides of the embedded model config "
                         "(flow_dim and text_dim default to the data's)")
     parser.add_argument("--init-from", default=None,
-                        help="start from an earlier run's EMA weights (its folder); the latent may have gained channels")
+                        help="start from an earlier run's EMA weights (its folder) or a bundle (e.g. assets/embedded); "
+                        "the latent may have gained channels")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     if args.threads:
