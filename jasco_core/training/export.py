@@ -24,7 +24,7 @@ from ..guidance import Guidance
 from ..model import ModelConfig, build_model
 from ..solvers import SolverConfig
 from .shards import load_run_weights, save_sharded  # noqa: F401 (re-exported)
-from .text_features import fold_text_projection
+from .text_features import TEXT_PROJECTION, fold_text_projection
 
 def export_bundle(run: str, data: str, text: str, out: str, defaults: GenerationDefaults,
                   info: tp.Optional[dict] = None, codec_options: tp.Optional[dict] = None) -> None:
@@ -39,9 +39,8 @@ def export_bundle(run: str, data: str, text: str, out: str, defaults: Generation
     state = load_run_weights(run)
     with np.load(text) as t:
         mean, components = t["pca_mean"], t["pca_components"]
-    key = "condition_provider.conditioners.description.output_proj."
-    w, b = fold_text_projection(state[key + "weight"].float(), state[key + "bias"].float(), mean, components)
-    state[key + "weight"], state[key + "bias"] = w, b
+    weight, bias = TEXT_PROJECTION + "weight", TEXT_PROJECTION + "bias"
+    state[weight], state[bias] = fold_text_projection(state[weight].float(), state[bias].float(), mean, components)
     cfg = ModelConfig.from_dict({**cfg_train.to_dict(), "text_dim": int(components.shape[1]), "dropout": 0.0})
     model = build_model(cfg, state)
     codec = codec_from_dataset(data)

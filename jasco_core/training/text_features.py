@@ -48,6 +48,10 @@ def reduce(states: np.ndarray, mask: np.ndarray, mean: np.ndarray, components: n
     return (out * mask[..., None]).astype(np.float32)
 
 
+# state-dict prefix of the model's text projection (the layer the PCA is folded into and out of)
+TEXT_PROJECTION = "condition_provider.conditioners.description.output_proj."
+
+
 def fold_text_projection(weight: torch.Tensor, bias: torch.Tensor, mean: np.ndarray,
                          components: np.ndarray) -> tp.Tuple[torch.Tensor, torch.Tensor]:
     """Linear(k, dim) on PCA coordinates -> the equivalent Linear(384, dim) on MiniLM states."""

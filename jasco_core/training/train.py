@@ -185,15 +185,14 @@ def load_warm_start(run: str, model_cfg: ModelConfig, text_path: tp.Optional[str
     if os.path.exists(os.path.join(run, "bundle.json")):
         from safetensors.torch import load_file
 
-        from .text_features import unfold_text_projection
+        from .text_features import TEXT_PROJECTION, unfold_text_projection
         if text_path is None:
             raise ValueError("starting from a bundle needs the text features (their PCA) to unfold its text projection")
         state = load_file(os.path.join(run, "model.safetensors"))
         with np.load(text_path, allow_pickle=False) as t:
             mean, components = t["pca_mean"], t["pca_components"]
-        key = "condition_provider.conditioners.description.output_proj."
-        state[key + "weight"], state[key + "bias"] = unfold_text_projection(
-            state[key + "weight"], state[key + "bias"], mean, components)
+        weight, bias = TEXT_PROJECTION + "weight", TEXT_PROJECTION + "bias"
+        state[weight], state[bias] = unfold_text_projection(state[weight], state[bias], mean, components)
     else:
         state = load_run_weights(run)
     return widen_flow_dim(state, old_flow_dim, model_cfg.flow_dim) if old_flow_dim != model_cfg.flow_dim else state
@@ -215,8 +214,8 @@ def train(data_path: tp.Sequence[str], text_path: tp.Sequence[str], out_dir: str
 
     The exported EMA weights (`ema.safetensors`, and size-limited shards in `shard_dir` if given)
     are those of the best validation loss seen, or the last ones if no validation ran after the
-    EMA started. `init_from` (an earlier run's folder) starts a new run from trained weights
-    (fine-tuning); a checkpoint already in `out_dir` takes precedence so the run resumes."""
+    EMA started. `init_from` (an earlier run's folder, or a bundle) starts a new run from trained
+    weights (fine-tuning); a checkpoint already in `out_dir` takes precedence so the run resumes."""
     from tqdm import tqdm
 
     from ..conditions.melody import midi_to_bin
