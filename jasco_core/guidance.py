@@ -14,25 +14,47 @@ import typing as tp
 
 import torch
 
+from .errors import FieldError, check_number, describe_value
 from .model import ConditionInputs, FlowMatchingModel, PreparedConditions, concat_inputs, null_inputs
 
 TERM_NAMES = ("all", "text", "null")
 MIN_WEIGHT = 1e-6
+MAX_WEIGHT = 50.0
 
 
-class GuidanceError(ValueError):
-    """Invalid guidance weights (field `guidance`)."""
+class GuidanceError(FieldError):
+    """Invalid guidance weights (field `guidance`, or `guidance.all` etc.)."""
 
-    field = "guidance"
+    default_field = "guidance"
 
 
 @dataclasses.dataclass(frozen=True)
 class Guidance:
-    """Weights of the three guidance terms. Defaults are the released JASCO's (5, 0, -4)."""
+    """Weights of the three guidance terms. Defaults are the released JASCO's (5, 0, -4).
+
+    Each weight, `null` included when it is derived as `1 - all - text`, must be a finite number
+    with |w| <= `MAX_WEIGHT` (50): far beyond the weights anyone uses (the released models use 5 and
+    -4), where the guided field is a difference of near-equal terms scaled so much that every
+    solver diverges. Anything else raises `GuidanceError` naming the weight (`guidance.all`, ...).
+    """
 
     all: float = 5.0
     text: float = 0.0
     null: tp.Optional[float] = None
+
+    def __post_init__(self):
+        for name in ("all", "text", "null"):
+            value = getattr(self, name)
+            if name == "null" and value is None:
+                continue
+            expected = f"a finite number from {-MAX_WEIGHT:g} to {MAX_WEIGHT:g}" + (", or None for 1 - all - text"
+                                                                              if name == "null" else "")
+            object.__setattr__(self, name, check_number(f"guidance.{name}", value, -MAX_WEIGHT, MAX_WEIGHT,
+                                                        expected=expected, error=GuidanceError))
+        if self.null is None and abs(1.0 - self.all - self.text) > MAX_WEIGHT:
+            raise GuidanceError("guidance.null", f"1 - all - text = {1.0 - self.all - self.text:g} is beyond "
+                                f"+-{MAX_WEIGHT:g}; give null explicitly or smaller weights")
+        self.active_terms()  # refuses three zero weights
 
     def weights(self) -> tp.Dict[str, float]:
         null = 1.0 - self.all - self.text if self.null is None else self.null
@@ -40,23 +62,37 @@ class Guidance:
 
     def active_terms(self) -> tp.List[tp.Tuple[str, float]]:
         """(name, weight) of every term with |weight| >= 1e-6, in batch order."""
-        weights = self.weights()
-        for name, w in weights.items():
-            if not torch.isfinite(torch.tensor(w)):
-                raise GuidanceError(f"guidance: weight of the {name!r} term must be a finite number, got {w}")
-        terms = [(n, w) for n, w in weights.items() if abs(w) >= MIN_WEIGHT]
+        terms = [(n, w) for n, w in self.weights().items() if abs(w) >= MIN_WEIGHT]
         if not terms:
-            raise GuidanceError("guidance: all three weights are zero; set e.g. all=5, text=0 (null = 1 - all - text)")
+            raise GuidanceError("guidance", "all three weights are zero; set e.g. all=5, text=0 "
+                                "(null = 1 - all - text)")
         return terms
+
+    @classmethod
+    def coerce(cls, value: tp.Any, default: "Guidance") -> "Guidance":
+        """What the public API accepts as `guidance`: None (`default`), a `Guidance`, a dict of its
+        weights, or a number (w_all, with text 0)."""
+        if value is None:
+            return default
+        if isinstance(value, Guidance):
+            return value
+        if isinstance(value, tp.Mapping):
+            return cls.from_dict(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return cls(all=value, text=0.0)
+        raise GuidanceError("guidance", f"expected Guidance(all=..., text=..., null=None), a dict of those weights "
+                            f"or a number, got {describe_value(value)}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, d: tp.Mapping[str, tp.Any]) -> "Guidance":
-        unknown = set(d) - {"all", "text", "null"}
+        if not isinstance(d, tp.Mapping):
+            raise GuidanceError("guidance", f"expected a mapping of weights, got {describe_value(d)}")
+        unknown = sorted(set(map(str, d)) - set(TERM_NAMES))
         if unknown:
-            raise GuidanceError(f"guidance: unknown keys {sorted(unknown)}")
+            raise GuidanceError("guidance", f"unknown keys {unknown}; expected some of {list(TERM_NAMES)}")
         return cls(**d)
 
 
@@ -69,7 +105,7 @@ def dropped_conditions(model: FlowMatchingModel, term: str) -> tp.Tuple[str, ...
         return cfg.text_term_drops
     if term == "null":
         return ("description", *cfg.temporal_conditions)
-    raise GuidanceError(f"guidance: unknown term {term!r}; expected one of {TERM_NAMES}")
+    raise GuidanceError("guidance", f"unknown term {term!r}; expected one of {TERM_NAMES}")
 
 
 def guidance_inputs(model: FlowMatchingModel, inputs: ConditionInputs, terms: tp.Sequence[str]) -> ConditionInputs:

@@ -46,9 +46,11 @@ import typing as tp
 
 import numpy as np
 
+from .errors import FieldError
+
 logger = logging.getLogger(__name__)
 
-__all__ = ["MetricInputError", "chord_accuracy", "melody_agreement", "drum_onset_f1"]
+__all__ = ["MetricInputError", "chord_accuracy", "melody_agreement", "drum_onset_f1", "onset_times"]
 
 _CHORD_RATE = 22050
 _CHORD_HOP = 512
@@ -72,8 +74,10 @@ _SILENT_FRAME_DB = -60.0
 _MAX_CHANNELS = 8
 
 
-class MetricInputError(ValueError):
-    """A metric was given audio or conditions it cannot use."""
+class MetricInputError(FieldError):
+    """A metric was given audio or conditions it cannot use (field `audio` unless named)."""
+
+    default_field = "audio"
 
 
 def _mono(audio: tp.Any, name: str) -> np.ndarray:
@@ -259,6 +263,14 @@ def _percussive(samples: np.ndarray) -> np.ndarray:
 
     magnitude = np.abs(librosa.stft(samples, n_fft=_ONSET_N_FFT, hop_length=_ONSET_HOP, center=True))
     return librosa.decompose.hpss(magnitude, kernel_size=_HPSS_KERNEL)[1]
+
+
+def onset_times(audio: tp.Any, sr: int) -> np.ndarray:
+    """Times (s) of the hits in `audio` as the drum score detects them (onsets of the percussive part)."""
+    samples = _resample(_mono(audio, "audio"), _check_rate(sr, "sr"), _ONSET_RATE)
+    if _is_silent(samples):
+        return np.zeros(0)
+    return np.asarray(_onsets(_percussive(samples)), np.float64)
 
 
 def drum_onset_f1(audio: tp.Any, sr: int, drum_stem: tp.Any, drum_sr: int) -> float:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import os
 import random
 import threading
 import time
@@ -20,15 +21,19 @@ import typing as tp
 import numpy as np
 import torch
 
-from .bundle import ModelBundle
+from .checkpoints.bundle import GenerationDefaults, ModelBundle
+from .conditions.encode import ConditionTimeline, EncodedConditions, encode_conditions, read_conditions
+from .errors import FieldError, check_bool, check_integer, check_number, check_text, describe_value
 from .guidance import Guidance, build_guided_field
-from .model import ConditionInputs
 from .solvers import Progress, SolverConfig, Trajectory, integrate
 
 logger = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 1000
 MAX_SAMPLES = 8
+MIN_DURATION = 0.5
+BPM_RANGE = (20.0, 400.0)
+MAX_SEED = 2**63 - 1
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
@@ -41,12 +46,8 @@ def precision_context(device: torch.device, precision: str):
     return torch.autocast(device.type, dtype=PRECISIONS[precision])
 
 
-class GenerationError(ValueError):
+class GenerationError(FieldError):
     """A generation argument is invalid; `field` names it."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
 
 
 @dataclasses.dataclass
@@ -63,23 +64,22 @@ class GenerationResult:
     device: str
     timings: tp.Dict[str, float]       # seconds per stage: conditions, sampling, decoding
     parameters: tp.Dict[str, tp.Any]   # everything needed to reproduce this result
-    conditions: tp.Dict[str, tp.Any]   # previews: chord segments, melody pitches, drum samples
+    previews: ConditionTimeline        # the conditions as the model followed them (chords, melody, drums)
 
-
-@dataclasses.dataclass
-class PreparedConditions:
-    inputs: ConditionInputs
-    frames: int
-    warnings: tp.List[str]
-    previews: tp.Dict[str, tp.Any]
+    @property
+    def conditions(self) -> tp.Dict[str, tp.Any]:
+        """The former dict form of `previews` (kept for one release)."""
+        return self.previews.as_dict()
 
 
 class Pipeline:
+    """A loaded model bundle on a device, ready to generate; `load_pipeline` makes (and caches) one."""
+
     def __init__(self, bundle: ModelBundle, device: tp.Union[str, torch.device, None] = None,
                  precision: str = "fp32"):
-        if precision not in PRECISIONS:
-            raise GenerationError("precision", f"expected one of {', '.join(PRECISIONS)}, got {precision!r}")
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        if not isinstance(precision, str) or precision not in PRECISIONS:
+            raise GenerationError("precision", f"expected one of {', '.join(PRECISIONS)}, got {describe_value(precision)}")
+        self.device = _check_device(device)
         if precision == "fp16" and self.device.type != "cuda":
             raise GenerationError("precision", "fp16 needs a CUDA device; use bf16 or fp32 on the CPU")
         self.bundle = bundle
@@ -90,6 +90,7 @@ class Pipeline:
         self.model.requires_grad_(precision != "fp32")
         self._lock = threading.Lock()  # one solve at a time per model (CPU threads are shared anyway)
 
+    # -- what the model is (the page's defaults and limits come from here) --------------------------
     @property
     def name(self) -> str:
         return self.bundle.name
@@ -98,65 +99,77 @@ class Pipeline:
     def sample_rate(self) -> int:
         return self.bundle.sample_rate
 
-    # -- conditions -------------------------------------------------------------------------------
-    def prepare_conditions(self, text: str, chords=None, drums=None, melody=None, *, duration: float,
-                           num_samples: int = 1, bpm: float = 120.0, meter: str = "4/4") -> PreparedConditions:
-        """Validate and encode every condition once for a request (batch `num_samples`)."""
-        from . import conditions as C
+    @property
+    def frame_rate(self) -> float:
+        return self.bundle.frame_rate
 
-        b = self.bundle
-        frames = int(round(duration * b.frame_rate))
-        warnings: tp.List[str] = []
-        previews: tp.Dict[str, tp.Any] = {}
-        accepts = b.accepts
-        for field, value in (("chords", chords), ("drums", drums), ("melody", melody)):
-            if _given(value) and field not in accepts:
-                warnings.append(f"{field}: the model '{b.name}' does not take {field}; ignored")
-        states, mask = b.text_encoder.encode([text])
-        inputs = ConditionInputs(text=states.expand(num_samples, -1, -1), text_mask=mask.expand(num_samples, -1))
-        if "chords" in accepts and _given(chords):
-            parsed = C.parse_progression(chords, duration=duration, bpm=bpm, meter=meter, vocabulary=b.vocabulary)
-            warnings.extend(parsed.warnings)
-            ids = torch.from_numpy(parsed.frames(frames, b.frame_rate, b.vocabulary))
-            inputs.chords = ids.view(1, -1).expand(num_samples, -1)
-            previews["chords"] = [dataclasses.astuple(s) for s in parsed.segments(duration)]
-            previews["chord_list"] = [list(c) for c in parsed.chords]
-        if "melody" in accepts and _given(melody):
-            mel = C.load_melody(melody, frames, b.frame_rate)
-            warnings.extend(mel.warnings)
-            inputs.melody = torch.from_numpy(mel.salience).float().unsqueeze(0).expand(num_samples, -1, -1)
-            previews["melody_pitches"] = mel.pitches
-        if "drums" in accepts and _given(drums):
-            clip = C.read_drums(drums, sample_rate=b.sample_rate, duration=duration)
-            warnings.extend(clip.warnings)
-            latents = b.drum_encoder.encode(clip.samples, b.sample_rate, frames)
-            warnings.extend(getattr(b.drum_encoder, "notes", ()))  # e.g. no stem separation available
-            inputs.drums = torch.from_numpy(np.asarray(latents, np.float32)).unsqueeze(0).expand(num_samples, -1, -1)
-            inputs.drums_silence = torch.from_numpy(np.asarray(b.drum_encoder.silence(frames), np.float32))
-            previews["drums"] = (clip.samples, b.sample_rate)
-        return PreparedConditions(inputs.to(self.device), frames, warnings, previews)
+    @property
+    def max_duration(self) -> float:
+        return float(self.bundle.max_duration)
+
+    @property
+    def accepts(self) -> tp.Tuple[str, ...]:
+        """Conditions the model takes: 'text' and any of 'chords', 'drums', 'melody'."""
+        return self.bundle.accepts
+
+    @property
+    def defaults(self) -> GenerationDefaults:
+        """The model's measured defaults: guidance, solver, duration."""
+        return self.bundle.defaults
+
+    # -- conditions -------------------------------------------------------------------------------
+    def read_conditions(self, chords=None, drums=None, melody=None, *, duration: tp.Optional[float] = None,
+                        bpm: float = 120.0, meter: str = "4/4") -> ConditionTimeline:
+        """Check and read the chords, drums and melody as the model will follow them (for previews):
+        chord segments, melody pitches, the drum clip and the hits the model is shown."""
+        duration = self._duration(duration)
+        bpm = check_number("bpm", bpm, *BPM_RANGE, expected="a tempo from 20 to 400 beats per minute, e.g. 120",
+                           error=GenerationError)
+        meter = check_text("meter", meter, allow_none=False, error=GenerationError)
+        return read_conditions(self.bundle, chords, drums, melody, duration=duration, bpm=bpm, meter=meter)
+
+    def prepare_conditions(self, text: str, chords=None, drums=None, melody=None, *, duration: float,
+                           num_samples: int = 1, bpm: float = 120.0, meter: str = "4/4") -> EncodedConditions:
+        """Validate and encode every condition once for a request (batch `num_samples`)."""
+        timeline = self.read_conditions(chords, drums, melody, duration=duration, bpm=bpm, meter=meter)
+        return encode_conditions(self.bundle, _check_text(text), timeline, num_samples, self.device)
 
     # -- generation -------------------------------------------------------------------------------
     def generate(self, text: str = "", chords=None, drums=None, melody=None, guidance: tp.Optional[Guidance] = None,
                  solver: tp.Optional[SolverConfig] = None, seed: tp.Optional[int] = None, num_samples: int = 1,
                  trajectory: bool = False, progress: tp.Optional[Progress] = None,
                  duration: tp.Optional[float] = None, bpm: float = 120.0, meter: str = "4/4") -> GenerationResult:
-        """Generate `num_samples` clips. `seed=None` draws a seed and reports it in the result."""
+        """Generate `num_samples` clips of `duration` seconds (default: the model's).
+
+        Args:
+            text: the prompt ('' for none), at most 1000 characters.
+            chords: text such as 'C:0 Am:2.5 F:5 G:7.5' or '| C | Am |', or [(label, start), ...].
+            drums: a drum recording: a path, or (waveform, sample_rate).
+            melody: a path (audio, MIDI, .npy/.pt salience), a [53, T] salience matrix, or pitches.
+            guidance: `Guidance`, a dict of its weights, or None (the model's default).
+            solver: `SolverConfig`, a dict of its fields, text such as 'rk4:8' or 'dopri5:1e-4', or None.
+            seed: a non-negative integer, or None to draw one (reported in the result).
+            num_samples: 1 to 8 clips, generated as one batch.
+            trajectory: also return z_t at every accepted solver step.
+            progress: `progress(t, nfe)`, called at every field evaluation.
+            bpm, meter: the tempo of bar notation in `chords`.
+
+        Every wrong argument raises a `FieldError` subclass naming it and the expected form.
+        """
         started = time.perf_counter()
         b = self.bundle
-        guidance = guidance or b.defaults.guidance
-        solver = solver or b.defaults.solver
-        duration = b.defaults.duration if duration is None else duration
+        guidance = Guidance.coerce(guidance, b.defaults.guidance)
+        solver = SolverConfig.coerce(solver, b.defaults.solver)
+        duration = self._duration(duration)
         text = _check_text(text)
-        _check_number("duration", duration, 0.5, b.max_duration, f"seconds between 0.5 and {b.max_duration:g}")
-        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or not 1 <= num_samples <= MAX_SAMPLES:
-            raise GenerationError("num_samples", f"expected an integer from 1 to {MAX_SAMPLES}, got {num_samples!r}")
+        num_samples = check_integer("num_samples", num_samples, 1, MAX_SAMPLES, error=GenerationError)
         if seed is None:
             seed = random.SystemRandom().randrange(2**31)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**63:
-            raise GenerationError("seed", f"expected a non-negative integer, got {seed!r}")
-        seed = int(seed)
-        guidance.active_terms()  # validates
+        seed = check_integer("seed", seed, 0, MAX_SEED, expected="a whole number >= 0, or None for a random seed",
+                             error=GenerationError)
+        trajectory = check_bool("trajectory", trajectory, error=GenerationError)
+        if progress is not None and not callable(progress):
+            raise GenerationError("progress", f"expected a function progress(t, nfe) or None, got {describe_value(progress)}")
 
         with self._lock, torch.inference_mode():
             t0 = time.perf_counter()
@@ -172,8 +185,9 @@ class Pipeline:
             audio = b.codec.decode(z1.cpu()).float().cpu().numpy()
             t3 = time.perf_counter()
         audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0).clip(-1.0, 1.0).astype(np.float32)
+        timeline = prepared.timeline
         parameters = {
-            "model": b.name, "text": text, "chords": prepared.previews.get("chord_list"),
+            "model": b.name, "text": text, "chords": timeline.chord_list,
             "drums": _describe_input(drums), "melody": _describe_input(melody), "duration": duration,
             "bpm": bpm, "meter": meter, "guidance": guidance.to_dict(), "solver": solver.to_dict(),
             "seed": seed, "num_samples": num_samples, "precision": self.precision, "device": str(self.device)}
@@ -181,9 +195,9 @@ class Pipeline:
             audio=audio, sample_rate=b.sample_rate, latents=z1.cpu(), nfe=result.nfe,
             seconds=time.perf_counter() - started,
             steps={"times": result.step_times, "sizes": result.step_sizes}, trajectory=result.trajectory,
-            warnings=prepared.warnings, seed=seed, device=str(self.device),
+            warnings=list(timeline.warnings), seed=seed, device=str(self.device),
             timings={"conditions": t1 - t0, "sampling": t2 - t1, "decoding": t3 - t2},
-            parameters=parameters, conditions=prepared.previews)
+            parameters=parameters, previews=timeline)
 
     def initial_noise(self, seed: int, batch: int, frames: int) -> torch.Tensor:
         """z_0 ~ N(0, I) drawn on the CPU from `seed`, so a seed gives the same noise on every device."""
@@ -191,32 +205,41 @@ class Pipeline:
         z0 = torch.randn(batch, frames, self.model.cfg.flow_dim, generator=g)
         return z0.to(self.device)
 
-
-def _given(value) -> bool:
-    if value is None:
-        return False
-    if isinstance(value, str):
-        return bool(value.strip())
-    if isinstance(value, (list, tuple)):
-        return len(value) > 0
-    return True
+    def _duration(self, duration: tp.Any) -> float:
+        if duration is None:
+            return float(self.bundle.defaults.duration)
+        hi = self.max_duration
+        return check_number("duration", duration, MIN_DURATION, hi,
+                            expected=f"seconds from {MIN_DURATION:g} to {hi:g}", error=GenerationError)
 
 
-def _check_text(text) -> str:
+def _check_text(text: tp.Any) -> str:
     if text is None:
         return ""
     if not isinstance(text, str):
-        raise GenerationError("text", f"expected a string, got {type(text).__name__}")
+        raise GenerationError("text", f"expected a string, got {describe_value(text)}")
     text = " ".join(text.split())
     if len(text) > MAX_TEXT_CHARS:
-        raise GenerationError("text", f"at most {MAX_TEXT_CHARS} characters, got {len(text)}")
+        raise GenerationError("text", f"expected at most {MAX_TEXT_CHARS} characters, got {len(text)}")
     return text
 
 
-def _check_number(field: str, value, lo: float, hi: float, expected: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
-            or not np.isfinite(value) or not lo <= value <= hi:
-        raise GenerationError(field, f"expected {expected}, got {value!r}")
+def _check_device(device: tp.Any) -> torch.device:
+    """None (CUDA when available, else the CPU), 'cpu', 'cuda', 'cuda:1', or a `torch.device`."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if not isinstance(device, (str, torch.device)):
+        raise GenerationError("device", f"expected 'cpu', 'cuda', 'cuda:N', a torch.device or None, got "
+                              f"{describe_value(device)}")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise GenerationError("device", f"expected 'cpu', 'cuda', 'cuda:N', a torch.device or None, got {device!r}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise GenerationError("device", "CUDA is not available here; use 'cpu' or None")
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise GenerationError("device", f"expected 'cpu' or 'cuda', got {device!r}")
+    return dev
 
 
 def _describe_input(value) -> tp.Optional[str]:
@@ -233,12 +256,25 @@ _CACHE_LOCK = threading.Lock()
 
 def load_pipeline(name_or_path: str = "embedded", device: tp.Union[str, torch.device, None] = None,
                   precision: str = "fp32") -> Pipeline:
-    """Load (once per process) a pipeline: 'embedded', a bundle folder, or a released JASCO checkpoint."""
-    from .checkpoints import load_bundle
+    """Load (once per process) a pipeline: 'embedded', a bundle folder, or a released JASCO checkpoint.
 
-    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    key = (str(name_or_path), str(dev), precision)
+    Wrong arguments raise a `FieldError`: `model` (name_or_path), `device`, `precision`.
+    """
+    from .checkpoints import load_bundle
+    from .errors import CheckpointError
+
+    if isinstance(name_or_path, os.PathLike):
+        name_or_path = os.fspath(name_or_path)
+    if not isinstance(name_or_path, str) or not name_or_path.strip():
+        raise CheckpointError("model", "expected 'embedded', a bundle folder, a released checkpoint (folder or "
+                              f"state_dict.bin) or a Hugging Face repo id, got {describe_value(name_or_path)}")
+    dev = _check_device(device)
+    if not isinstance(precision, str) or precision not in PRECISIONS:
+        raise GenerationError("precision", f"expected one of {', '.join(PRECISIONS)}, got {describe_value(precision)}")
+    if precision == "fp16" and dev.type != "cuda":
+        raise GenerationError("precision", "fp16 needs a CUDA device; use bf16 or fp32 on the CPU")
+    key = (name_or_path.strip(), str(dev), precision)
     with _CACHE_LOCK:
         if key not in _CACHE:
-            _CACHE[key] = Pipeline(load_bundle(name_or_path, device="cpu"), device=dev, precision=precision)
+            _CACHE[key] = Pipeline(load_bundle(key[0], device="cpu"), device=dev, precision=precision)
         return _CACHE[key]

@@ -12,28 +12,37 @@ steps (start time and size), optional latents at chosen times, and calls `progre
 from __future__ import annotations
 
 import dataclasses
+import re
 import typing as tp
 
 import torch
 from torchdiffeq import odeint
 
+from .errors import FieldError, check_integer, check_number, describe_value
+
 FIXED_STEP_METHODS = {"euler": 1, "midpoint": 2, "rk4": 4}  # method -> field evaluations per step
 ADAPTIVE_METHODS = ("dopri5", "bosh3", "adaptive_heun")
 METHODS = (*FIXED_STEP_METHODS, *ADAPTIVE_METHODS)
 ADAPTIVE_T_END = 1.0 - 1e-5
+MAX_STEPS = 10_000
+MAX_NFE_LIMIT = 100_000
+SPEC_FORM = ("'method:steps' for euler, midpoint, rk4 (e.g. 'rk4:8') or 'method:tolerance' for dopri5, bosh3, "
+             "adaptive_heun (e.g. 'dopri5:1e-4')")
 
 Field = tp.Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Progress = tp.Callable[[float, int], None]
 
 
-class SolverConfigError(ValueError):
-    """Invalid solver settings (field `solver`)."""
+class SolverConfigError(FieldError):
+    """Invalid solver settings (field `solver`, or `solver.steps` etc.)."""
 
-    field = "solver"
+    default_field = "solver"
 
 
-class MaxNFEExceeded(RuntimeError):
-    """The solve needed more field evaluations than `max_nfe` allows."""
+class MaxNFEExceeded(FieldError, RuntimeError):
+    """The solve needed more field evaluations than `max_nfe` allows (field `solver.max_nfe`)."""
+
+    default_field = "solver.max_nfe"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,22 +57,81 @@ class SolverConfig:
     t_end: tp.Optional[float] = None  # None: 1.0 for fixed-step methods, 1 - 1e-5 for adaptive ones
 
     def __post_init__(self):
-        if self.method not in METHODS:
-            raise SolverConfigError(f"solver: method must be one of {', '.join(METHODS)}; got {self.method!r}")
-        if self.is_fixed_step and not (isinstance(self.steps, int) and 1 <= self.steps <= 10_000):
-            raise SolverConfigError(f"solver: steps must be an integer in 1..10000, got {self.steps!r}")
-        if not self.is_fixed_step:
-            for name in ("rtol", "atol"):
-                value = getattr(self, name)
-                if not (isinstance(value, (int, float)) and 0 < value < 1):
-                    raise SolverConfigError(f"solver: {name} must be a number in (0, 1), e.g. 1e-4; got {value!r}")
-        if not (isinstance(self.max_nfe, int) and self.max_nfe >= 1):
-            raise SolverConfigError(f"solver: max_nfe must be a positive integer, got {self.max_nfe!r}")
-        if self.t_end is not None and not 0 < self.t_end <= 1:
-            raise SolverConfigError(f"solver: t_end must be in (0, 1], got {self.t_end!r}")
+        if not isinstance(self.method, str) or self.method.strip().lower() not in METHODS:
+            raise SolverConfigError("solver.method", f"expected one of {', '.join(METHODS)}, got {describe_value(self.method)}")
+        object.__setattr__(self, "method", self.method.strip().lower())
+        object.__setattr__(self, "steps", check_integer("solver.steps", self.steps, 1, MAX_STEPS, error=SolverConfigError))
+        for name in ("rtol", "atol"):
+            value = check_number(f"solver.{name}", getattr(self, name), expected="a number in (0, 1), e.g. 1e-4",
+                                 error=SolverConfigError)
+            if not 0 < value < 1:
+                raise SolverConfigError(f"solver.{name}", f"expected a number in (0, 1), e.g. 1e-4, got {value!r}")
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "max_nfe", check_integer("solver.max_nfe", self.max_nfe, 1, MAX_NFE_LIMIT,
+                                                          error=SolverConfigError))
+        if self.t_end is not None:
+            t_end = check_number("solver.t_end", self.t_end, expected="a time in (0, 1], or None",
+                                 error=SolverConfigError)
+            if not 0 < t_end <= 1:
+                raise SolverConfigError("solver.t_end", f"expected a time in (0, 1], or None, got {t_end!r}")
+            object.__setattr__(self, "t_end", t_end)
         if self.is_fixed_step and self.steps * FIXED_STEP_METHODS[self.method] > self.max_nfe:
-            raise SolverConfigError(f"solver: {self.method} with {self.steps} steps needs "
-                                    f"{self.steps * FIXED_STEP_METHODS[self.method]} evaluations, above max_nfe={self.max_nfe}")
+            raise SolverConfigError("solver.max_nfe", f"{self.method} with {self.steps} steps needs "
+                                    f"{self.steps * FIXED_STEP_METHODS[self.method]} evaluations, above "
+                                    f"max_nfe={self.max_nfe}; raise max_nfe or use fewer steps")
+
+    @classmethod
+    def parse(cls, spec: str, *, max_nfe: tp.Optional[int] = None) -> "SolverConfig":
+        """A solver from text: `'euler:8'`, `'rk4@4'` (fixed-step: steps), `'dopri5:1e-4'` (adaptive:
+        rtol = atol), a bare method (its defaults), or a preset name such as `'Euler 4'`.
+
+        `max_nfe` caps the evaluations (at least what a fixed-step spec needs); a spec that cannot
+        be read raises `SolverConfigError` (field `solver`) with the expected form.
+        """
+        if not isinstance(spec, str) or not spec.strip():
+            raise SolverConfigError("solver", f"expected text such as {SPEC_FORM}, got {describe_value(spec)}")
+        text = spec.strip()
+        preset = next((cfg for name, cfg in PRESETS.items() if name.lower() == text.lower()), None)
+        cap = {} if max_nfe is None else {"max_nfe": check_integer("solver.max_nfe", max_nfe, 1, MAX_NFE_LIMIT,
+                                                                     error=SolverConfigError)}
+        if preset is not None:
+            if preset.is_fixed_step and cap:
+                cap["max_nfe"] = max(cap["max_nfe"], preset.nfe_per_solve)
+            return dataclasses.replace(preset, **cap)
+        match = re.fullmatch(r"([a-z_0-9]+)(?:\s*[:@]\s*([0-9.eE+-]+))?", text.lower())
+        if not match or match.group(1) not in METHODS:
+            raise SolverConfigError("solver", f"cannot read {text!r}; expected {SPEC_FORM}")
+        method, value = match.group(1), match.group(2)
+        if value is None:
+            cfg = cls(method=method)
+            if cap:
+                cfg = dataclasses.replace(cfg, max_nfe=max(cap["max_nfe"], cfg.nfe_per_solve or 0))
+            return cfg
+        try:
+            number = float(value)
+        except ValueError:
+            raise SolverConfigError("solver", f"cannot read the number in {text!r}; expected {SPEC_FORM}") from None
+        if method in FIXED_STEP_METHODS:
+            steps = check_integer("solver.steps", number, 1, MAX_STEPS, error=SolverConfigError,
+                                  expected=f"a whole number of steps from 1 to {MAX_STEPS} in {text!r}")
+            nfe = steps * FIXED_STEP_METHODS[method]
+            return cls(method=method, steps=steps, max_nfe=max(cap.get("max_nfe", 1000), nfe))
+        if not 1e-10 <= number < 1:
+            raise SolverConfigError("solver", f"expected a tolerance from 1e-10 to below 1 in {text!r}, e.g. "
+                                    f"'{method}:1e-4'")
+        return cls(method=method, rtol=number, atol=number, **cap)
+
+    @property
+    def nfe_per_solve(self) -> tp.Optional[int]:
+        """Field evaluations of a fixed-step solve (None for adaptive methods)."""
+        return self.steps * FIXED_STEP_METHODS[self.method] if self.is_fixed_step else None
+
+    @property
+    def label(self) -> str:
+        """Short human-readable form: 'euler, 8 steps' or 'dopri5, rtol 1e-04, atol 1e-04'."""
+        if self.is_fixed_step:
+            return f"{self.method}, {self.steps} steps"
+        return f"{self.method}, rtol {self.rtol:.0e}, atol {self.atol:.0e}"
 
     @property
     def is_fixed_step(self) -> bool:
@@ -80,10 +148,41 @@ class SolverConfig:
 
     @classmethod
     def from_dict(cls, d: tp.Mapping[str, tp.Any]) -> "SolverConfig":
-        unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
+        if not isinstance(d, tp.Mapping):
+            raise SolverConfigError("solver", f"expected a mapping of solver settings, got {describe_value(d)}")
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(map(str, d)) - set(names))
         if unknown:
-            raise SolverConfigError(f"solver: unknown keys {sorted(unknown)}")
+            raise SolverConfigError("solver", f"unknown keys {unknown}; expected some of {names}")
         return cls(**d)
+
+    @classmethod
+    def coerce(cls, value: tp.Any, default: "SolverConfig") -> "SolverConfig":
+        """What the public API accepts as `solver`: None (`default`), a `SolverConfig`, a dict of its
+        fields, or text for `parse` ('rk4:8', 'dopri5:1e-4', 'Euler 4')."""
+        if value is None:
+            return default
+        if isinstance(value, SolverConfig):
+            return value
+        if isinstance(value, str):
+            return cls.parse(value)
+        if isinstance(value, tp.Mapping):
+            return cls.from_dict(value)
+        raise SolverConfigError("solver", f"expected a SolverConfig, a dict of its fields or text such as "
+                                f"{SPEC_FORM}, got {describe_value(value)}")
+
+
+#: Named solver settings (the Compare tab's runs); `SolverConfig.parse` accepts these names too.
+#: "reference" is the original JASCO sampler's setting (dopri5, rtol = atol = 1e-5).
+PRESETS: tp.Dict[str, SolverConfig] = {
+    "Euler 4": SolverConfig("euler", steps=4), "Euler 8": SolverConfig("euler", steps=8),
+    "Euler 16": SolverConfig("euler", steps=16), "Midpoint 8": SolverConfig("midpoint", steps=8),
+    "RK4 8": SolverConfig("rk4", steps=8),
+    "dopri5 1e-3": SolverConfig("dopri5", rtol=1e-3, atol=1e-3),
+    "dopri5 1e-4": SolverConfig("dopri5", rtol=1e-4, atol=1e-4),
+    "dopri5 1e-5": SolverConfig("dopri5", rtol=1e-5, atol=1e-5),
+    "reference": SolverConfig("dopri5", rtol=1e-5, atol=1e-5),
+}
 
 
 @dataclasses.dataclass
@@ -119,7 +218,7 @@ class _CountingField(torch.nn.Module):
     def forward(self, t: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         if self.nfe >= self.max_nfe:
             raise MaxNFEExceeded(
-                f"solver: stopped after max_nfe={self.max_nfe} field evaluations at t={float(t):.4f}; "
+                "solver.max_nfe", f"stopped after max_nfe={self.max_nfe} field evaluations at t={float(t):.4f}; "
                 "loosen rtol/atol, raise max_nfe, or use a fixed-step method")
         self.nfe += 1
         self.t_evals.append(t.detach().reshape(()))

@@ -42,7 +42,7 @@ def _codec_audio(sample_rate: int, seconds: float = 1.0) -> np.ndarray:
 @functools.lru_cache(maxsize=None)
 def build_tiny_bundle() -> str:
     """Write the tiny bundle into a temporary folder (removed at exit) and return its path."""
-    from jasco_core.bundle import GenerationDefaults
+    from jasco_core.checkpoints import GenerationDefaults
     from jasco_core.checkpoints import save_embedded_bundle
     from jasco_core.codecs.mel import MelCodec
     from jasco_core.guidance import Guidance

@@ -11,6 +11,7 @@ import torch
 
 from jasco_core import checkpoints as ck
 from jasco_core.checkpoints import CheckpointError
+from jasco_core.checkpoints.__main__ import main as ck_main
 from jasco_core.model import ConditionInputs
 from tests.conftest import reference_dir
 
@@ -82,11 +83,11 @@ def test_reference_forward_with_random_conditions(reference_state):
 
 
 def test_inspect_cli(reference_state, capsys):
-    assert ck.main(["inspect", reference_state]) == 0
+    assert ck_main(["inspect", reference_state]) == 0
     out = capsys.readouterr().out
     assert "accepts:       text, chords, drums" in out
     assert "571,826" in out and "t5-base" in out and "50 frames/s" in out and "32000 Hz" in out
-    assert ck.main(["inspect", reference_state, "--json"]) == 0
+    assert ck_main(["inspect", reference_state, "--json"]) == 0
     assert '"codec_in_state": 8192' in capsys.readouterr().out
 
 
@@ -366,7 +367,7 @@ def hub_env(tiny_hub, monkeypatch):
 
 
 def test_t5_encoder_masks_empty_text(hub_env):
-    from jasco_core.text_encoders_t5 import T5TextEncoder
+    from jasco_core.encoders.text_t5 import T5TextEncoder
 
     enc = T5TextEncoder(T5_REPO)
     assert enc.dim == T5_DIM
@@ -380,7 +381,7 @@ def test_t5_encoder_masks_empty_text(hub_env):
 
 def test_encodec_codec_latents_and_drums(hub_env):
     from jasco_core.codecs.encodec import EncodecCodec
-    from jasco_core.drums_released import NO_DEMUCS_NOTE, ReleasedDrumEncoder
+    from jasco_core.encoders.drums_released import NO_DEMUCS_NOTE, ReleasedDrumEncoder
 
     ref = hub_env["encodec"]
     codec = EncodecCodec.from_state_dict(ref.state_dict(), latent_mean=0.5, latent_std=2.0)

@@ -9,7 +9,8 @@ import pytest
 import soundfile as sf
 import soxr
 
-from jasco_core.conditions import AudioLimits, ConditionError, DrumsConfig, load_audio, load_drums, onset_times, read_drums
+from jasco_core.conditions import AudioLimits, ConditionError, DrumsConfig, load_audio, load_drums, read_drums
+from jasco_core.metrics import MetricInputError, onset_times
 
 HITS = [0.0, 0.5, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 3.25, 3.5]
 
@@ -133,6 +134,6 @@ def test_shared_loader_names_the_field():
     assert full.shape == (1000,)                                 # no duration: kept whole
 
 
-def test_onset_times_needs_mono():
-    with pytest.raises(ConditionError):
-        onset_times(np.zeros((2, 100), np.float32), 16000)
+def test_onset_times_refuses_non_finite_audio():
+    with pytest.raises(MetricInputError):
+        onset_times(np.full(1000, np.nan, np.float32), 16000)

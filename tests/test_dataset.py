@@ -10,7 +10,7 @@ import torch
 
 from jasco_core.conditions.chords import frame_chords
 from jasco_core.conditions.vocabulary import load_vocabulary
-from jasco_core.drum_features import drum_features
+from jasco_core.encoders.drums_features import drum_features
 from jasco_core.training.dataset import (
     build_dataset,
     codec_from_dataset,

@@ -5,7 +5,7 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from jasco_core.drum_features import DRUM_FEATURE_DIM, DrumFeatureError, drum_features
+from jasco_core.encoders.drums_features import DRUM_FEATURE_DIM, DrumFeatureError, drum_features
 
 KICK, SNARE, HAT = 36, 38, 42
 # two bars at 120 bpm: kick on beats 1 and 3, snare on 2 and 4, closed hat on every off-beat

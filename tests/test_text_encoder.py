@@ -10,7 +10,8 @@ import time
 import pytest
 import torch
 
-from jasco_core.text_encoders import MiniLMTextEncoder, TextEncoder, TextEncoderError
+from jasco_core.encoders import TextEncoder
+from jasco_core.encoders.text_minilm import MiniLMTextEncoder, TextEncoderError
 
 ROCK = "energetic rock song with distorted electric guitars and loud drums"
 
@@ -29,7 +30,7 @@ def _pooled(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 def test_loads_with_no_hub_cache_and_offline(tmp_path):
     """A fresh process with an empty hub cache and offline flags still loads the model."""
     code = textwrap.dedent("""
-        from jasco_core.text_encoders import MiniLMTextEncoder
+        from jasco_core.encoders.text_minilm import MiniLMTextEncoder
         states, mask = MiniLMTextEncoder().encode(["a calm piano piece"])
         print(tuple(states.shape), int(mask.sum()))
     """)

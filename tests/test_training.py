@@ -73,32 +73,6 @@ def test_text_projection_fold_is_exact():
     torch.testing.assert_close(folded, proj(reduced), rtol=1e-4, atol=1e-4)
 
 
-def test_widened_model_keeps_the_old_velocity(tiny_data):
-    """Warm start for a latent that gained channels: the widened model gives exactly the old
-    velocity on the old channels, whatever the new channels hold, and 0 on the new ones."""
-    from jasco_core.training.train import widen_flow_dim
-
-    torch.manual_seed(0)
-    old_cfg = embedded_model_config(dim=64, num_layers=2, num_heads=4, text_dim=8, dropout=0.0)
-    new_cfg = embedded_model_config(dim=64, num_layers=2, num_heads=4, text_dim=8, dropout=0.0, flow_dim=64 + 5)
-    old = FlowMatchingModel(old_cfg)
-    old.init_weights()
-    new = FlowMatchingModel(new_cfg)
-    new.load_state_dict(widen_flow_dim(old.state_dict(), 64, 69))
-    z1, inputs = make_batch(tiny_data, torch.arange(3), 100, old_cfg, TrainConfig(min_frames=100),
-                            torch.Generator().manual_seed(0), drop=False)
-    t = torch.full((3,), 0.3)
-    z = torch.randn(3, 100, 64)
-    extra = torch.randn(3, 100, 5)
-    with torch.no_grad():
-        v_old = old(z, t, old.condition_provider(inputs, 3, 100))
-        v_new = new(torch.cat([z, extra], -1), t, new.condition_provider(inputs, 3, 100))
-    assert torch.allclose(v_new[..., :64], v_old, atol=1e-5)
-    assert torch.equal(v_new[..., 64:], torch.zeros_like(v_new[..., 64:]))
-    with pytest.raises(ValueError, match="narrow"):
-        widen_flow_dim(old.state_dict(), 64, 32)
-
-
 def test_export_writes_a_loadable_bundle_with_codec_options(tmp_path):
     """A run's EMA weights + the data's codec + the text PCA -> a bundle `load_bundle` reads back,
     with the PCA folded (text_dim 384), dropout off and the decoding options applied."""
@@ -106,7 +80,7 @@ def test_export_writes_a_loadable_bundle_with_codec_options(tmp_path):
 
     from safetensors.torch import save_file
 
-    from jasco_core.bundle import GenerationDefaults
+    from jasco_core.checkpoints import GenerationDefaults
     from jasco_core.checkpoints import load_embedded_bundle
     from jasco_core.codecs.mel import MelCodecConfig
     from jasco_core.guidance import Guidance

@@ -10,11 +10,15 @@ import typing as tp
 
 import torch
 
+from ..errors import FieldError
+
 __all__ = ["Codec", "CodecError", "CodecConfigError", "CodecInputError", "CodecNotFittedError"]
 
 
-class CodecError(ValueError):
+class CodecError(FieldError):
     """Base class of the errors a caller can cause when using a codec."""
+
+    default_field = "codec"
 
 
 class CodecConfigError(CodecError):
@@ -23,6 +27,8 @@ class CodecConfigError(CodecError):
 
 class CodecInputError(CodecError):
     """Audio or latents handed to a codec have the wrong shape, dtype or size."""
+
+    default_field = "audio"
 
 
 class CodecNotFittedError(CodecError):

@@ -19,7 +19,7 @@ from .chords import (
     parse_progression,
     parse_tempo,
 )
-from .drums import DrumsConfig, load_drums, onset_times, read_drums
+from .drums import DrumsConfig, load_drums, read_drums
 from .errors import ConditionError
 from .melody import (
     MELODY_BINS,
@@ -28,14 +28,16 @@ from .melody import (
     MelodyCondition,
     MelodyConfig,
     bin_to_midi,
+    midi_to_bin,
+    pitches_to_salience,
+    salience_to_pitches,
+)
+from .melody_sources import (
     load_melody,
     melody_from_audio,
     melody_from_midi,
     melody_from_salience,
     melody_from_salience_file,
-    midi_to_bin,
-    pitches_to_salience,
-    salience_to_pitches,
 )
 from .vocabulary import ChordVocabulary, VocabularyEntry, load_vocabulary
 
@@ -44,7 +46,7 @@ __all__ = [
     "Chord", "parse_chord_label", "to_vocabulary",
     "ChordLimits", "ChordSegment", "ParsedChords", "Tempo", "chord_segments", "frame_chords",
     "parse_progression", "parse_tempo",
-    "DrumsConfig", "load_drums", "onset_times", "read_drums",
+    "DrumsConfig", "load_drums", "read_drums",
     "ConditionError",
     "MELODY_BINS", "MELODY_HIGHEST_MIDI", "MELODY_LOWEST_MIDI", "MelodyCondition", "MelodyConfig",
     "bin_to_midi", "load_melody", "melody_from_audio", "melody_from_midi", "melody_from_salience",

@@ -39,8 +39,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _check(args: argparse.Namespace) -> list[str]:
     from .chords import chord_segments, frame_chords, parse_progression
-    from .drums import onset_times, read_drums
-    from .melody import load_melody
+    from ..metrics import onset_times
+    from .drums import read_drums
+    from .melody_sources import load_melody
     from .vocabulary import load_vocabulary
 
     if not (args.chords or args.melody or args.drums):

@@ -18,7 +18,7 @@ from typing import Optional
 from .errors import ConditionError
 from .vocabulary import NO_PITCH_CLASS, ChordVocabulary, load_vocabulary
 
-__all__ = ["Chord", "parse_chord_label", "parse_note_name", "to_vocabulary", "NO_CHORD_ALIASES"]
+__all__ = ["Chord", "parse_chord_label", "to_vocabulary", "NO_CHORD_ALIASES"]
 
 FIELD = "chords"
 _EXAMPLES = "e.g. 'C', 'Am', 'F#m7', 'Bbmaj7', 'G7/B', 'Dsus4', 'Cdim', 'Eaug', 'A:min' or 'N' for no chord"
@@ -59,14 +59,6 @@ class Chord:
     @property
     def is_no_chord(self) -> bool:
         return self.root == NO_PITCH_CLASS
-
-
-def parse_note_name(text: str) -> int:
-    """Pitch class of a note name (``'Db'`` -> 1, ``'e#'`` -> 5, ``'Cb'`` -> 11)."""
-    match = _NOTE_RE.fullmatch(text.strip())
-    if not match:
-        raise ConditionError(FIELD, f"{text!r} is not a note name; expected a letter A-G with optional # or b, e.g. 'F#' or 'Bb'")
-    return _note_pc(match)
 
 
 def _note_pc(match: re.Match) -> int:

@@ -3,7 +3,7 @@
 The user uploads a drum loop or records one in the browser; this module only
 decodes, checks and conforms it (mono, resampled, cut or padded to the clip
 length).  Turning the waveform into model features is done by the model's own
-drum feature extractor.  :func:`onset_times` gives hit times for a preview.
+drum encoder (``jasco_core.encoders``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 from .audio import AudioClip, AudioLimits, read_audio
 from .errors import ConditionError
 
-__all__ = ["DrumsConfig", "read_drums", "load_drums", "onset_times"]
+__all__ = ["DrumsConfig", "read_drums", "load_drums"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,15 +52,3 @@ def load_drums(value: Any, sample_rate: int = 32_000, duration: float = 10.0,
         or audio outside the limits.
     """
     return read_drums(value, sample_rate, duration, config).samples
-
-
-def onset_times(wav: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Times in seconds of detected drum hits (librosa onset detection), for previews."""
-    import librosa
-
-    samples = np.asarray(wav, dtype=np.float32)
-    if samples.ndim != 1:
-        raise ConditionError(FIELD, f"onset detection needs mono audio [samples], got shape {list(samples.shape)}")
-    if samples.size == 0 or not np.all(np.isfinite(samples)):
-        raise ConditionError(FIELD, "onset detection needs non-empty, finite audio")
-    return librosa.onset.onset_detect(y=samples, sr=int(sample_rate), units="time", backtrack=False).astype(np.float64)

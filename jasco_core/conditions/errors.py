@@ -1,29 +1,21 @@
-"""The one exception type raised for bad user-supplied conditions.
+"""`ConditionError`: the error raised for bad user-supplied conditions (a `FieldError`).
 
-Every problem a user can cause through a condition input (a chord text that
-does not parse, an unreadable audio upload, a melody matrix of the wrong shape)
-is reported as a :class:`ConditionError`.  It subclasses :class:`ValueError` so
-generic callers can still catch it, and it carries the name of the offending
-input in ``.field`` so a UI can show the message next to the right widget.
+Every problem a user can cause through a condition input (a chord text that does not parse, an
+unreadable audio upload, a melody matrix of the wrong shape) is reported as a `ConditionError`
+carrying the name of the offending input in ``.field`` (``"chords"``, ``"melody"``, ``"drums"``).
 """
 
 from __future__ import annotations
 
+from ..errors import FieldError
+
 __all__ = ["ConditionError"]
 
 
-class ConditionError(ValueError):
+class ConditionError(FieldError):
     """A condition input (``field``) is missing, malformed or out of limits.
 
     Args:
         field: which input is at fault, e.g. ``"chords"``, ``"melody"``, ``"drums"``.
         message: what is wrong and what form is expected, with an example.
     """
-
-    def __init__(self, field: str, message: str):
-        self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}")
-
-    def __reduce__(self):  # keep the two-argument constructor picklable
-        return (type(self), (self.field, self.message))

@@ -16,6 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional, Union
 
+from ..paths import CHORD_VOCABULARY_PATH
+
 __all__ = [
     "DEFAULT_VOCABULARY_PATH",
     "NO_PITCH_CLASS",
@@ -27,7 +29,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Location of the vocabulary shipped with the repository.
-DEFAULT_VOCABULARY_PATH = Path(__file__).resolve().parents[2] / "assets" / "chords" / "chord_vocabulary.json"
+DEFAULT_VOCABULARY_PATH = Path(CHORD_VOCABULARY_PATH)
 
 #: Stand-in pitch class for symbols without notes ('N', 'UNK').
 NO_PITCH_CLASS = -1

@@ -139,7 +139,7 @@ def delta_decode(delta: np.ndarray) -> np.ndarray:
 def piece_frames(piece, n_frames: int, frame_rate: int = 50):
     """Per-frame chord indices (int16), melody pitches (int8) and drum features (float16) of a piece."""
     from jasco_core.conditions.chords import frame_chords
-    from jasco_core.drum_features import drum_features
+    from jasco_core.encoders.drums_features import drum_features
     from jasco_core.training.render import melody_to_frames
 
     chords = frame_chords(piece.chords, n_frames, frame_rate).astype(np.int16)

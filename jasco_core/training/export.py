@@ -18,7 +18,7 @@ import typing as tp
 import numpy as np
 import torch
 
-from ..bundle import GenerationDefaults
+from ..checkpoints.bundle import GenerationDefaults
 from ..checkpoints import save_embedded_bundle
 from ..guidance import Guidance
 from ..model import ModelConfig, build_model

@@ -21,7 +21,7 @@ def encode_descriptions(descriptions: tp.Sequence[str], batch_size: int = 64) ->
     """MiniLM states [N, L, 384] (float32, padded to the longest) and masks [N, L]."""
     from tqdm import tqdm
 
-    from ..text_encoders import MiniLMTextEncoder
+    from ..encoders.text_minilm import MiniLMTextEncoder
 
     encoder = MiniLMTextEncoder()
     chunks = []

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from ..model import ConditionInputs, FlowMatchingModel, ModelConfig
+from .warm_start import load_warm_start, widen_flow_dim  # noqa: F401  (importable from here too)
 
 logger = logging.getLogger(__name__)
 SIGMA_MIN = 1e-5
@@ -153,49 +154,6 @@ def flow_matching_loss(model: FlowMatchingModel, z1: torch.Tensor, inputs: Condi
     tensors = model.condition_provider(inputs, B, T)
     v = model.forward_prepared(zt, t, model.prepare(tensors, T))
     return ((1 + tt) * (v.float() - target) ** 2).mean()
-
-
-# -- warm start ---------------------------------------------------------------------------------
-def widen_flow_dim(state: tp.Mapping[str, torch.Tensor], old_flow_dim: int, new_flow_dim: int) -> tp.Dict[str, torch.Tensor]:
-    """Weights of a model trained on `old_flow_dim` latent channels, for a model whose latent has
-    extra channels appended (e.g. a codec that gained bands). The input projection gets zero
-    columns for the new channels and the output projection zero rows, so the widened model gives
-    exactly the old velocity on the old channels and 0 on the new ones until it is trained."""
-    if new_flow_dim < old_flow_dim:
-        raise ValueError(f"cannot narrow the latent from {old_flow_dim} to {new_flow_dim} channels")
-    out = dict(state)
-    extra = new_flow_dim - old_flow_dim
-    emb = state["emb.weight"]
-    out["emb.weight"] = torch.cat([emb[:, :old_flow_dim], emb.new_zeros(emb.shape[0], extra), emb[:, old_flow_dim:]], dim=1)
-    lin = state["linear.weight"]
-    out["linear.weight"] = torch.cat([lin, lin.new_zeros(extra, lin.shape[1])])
-    if "linear.bias" in state:
-        out["linear.bias"] = torch.cat([state["linear.bias"], state["linear.bias"].new_zeros(extra)])
-    return out
-
-
-def load_warm_start(run: str, model_cfg: ModelConfig, text_path: tp.Optional[str] = None) -> tp.Dict[str, torch.Tensor]:
-    """EMA weights of an earlier training run (`ema.safetensors` or its shards, with its
-    model_config.json), or of an exported bundle (its text projection unfolded back onto the PCA
-    coordinates of `text_path`'s features), widened to `model_cfg.flow_dim` if the latent gained
-    channels."""
-    from .shards import load_run_weights
-    with open(os.path.join(run, "model_config.json")) as f:
-        old_flow_dim = int(json.load(f)["flow_dim"])
-    if os.path.exists(os.path.join(run, "bundle.json")):
-        from safetensors.torch import load_file
-
-        from .text_features import TEXT_PROJECTION, unfold_text_projection
-        if text_path is None:
-            raise ValueError("starting from a bundle needs the text features (their PCA) to unfold its text projection")
-        state = load_file(os.path.join(run, "model.safetensors"))
-        with np.load(text_path, allow_pickle=False) as t:
-            mean, components = t["pca_mean"], t["pca_components"]
-        weight, bias = TEXT_PROJECTION + "weight", TEXT_PROJECTION + "bias"
-        state[weight], state[bias] = unfold_text_projection(state[weight], state[bias], mean, components)
-    else:
-        state = load_run_weights(run)
-    return widen_flow_dim(state, old_flow_dim, model_cfg.flow_dim) if old_flow_dim != model_cfg.flow_dim else state
 
 
 # -- loop ---------------------------------------------------------------------------------------

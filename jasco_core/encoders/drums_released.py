@@ -26,6 +26,8 @@ import typing as tp
 import numpy as np
 import torch
 
+from ..errors import FieldError
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["ReleasedDrumEncoder", "DemucsStemSeparator", "find_demucs"]
@@ -126,9 +128,9 @@ class ReleasedDrumEncoder:
         """Drum recording (mono float samples at `sample_rate`) -> latents [n_frames, latent_dim]."""
         wav = np.asarray(wav, dtype=np.float32)
         if wav.ndim != 1 or wav.size == 0:
-            raise ValueError(f"drums: expected mono samples [n], got shape {wav.shape}")
+            raise FieldError("drums", f"expected mono samples [n], got shape {wav.shape}")
         if not np.isfinite(wav).all():
-            raise ValueError("drums: the waveform contains NaN or infinite samples")
+            raise FieldError("drums", "the waveform contains NaN or infinite samples")
         if int(sample_rate) != self.codec.sample_rate:
             import soxr
             wav = soxr.resample(wav, int(sample_rate), self.codec.sample_rate).astype(np.float32)
@@ -155,5 +157,5 @@ class ReleasedDrumEncoder:
     def _latents(self, wav: np.ndarray, n_frames: int) -> np.ndarray:
         latents = self.codec.coarse_latents(torch.from_numpy(wav))[0]   # [T, D]
         if latents.shape[0] < n_frames:
-            raise ValueError(f"drums: the codec produced {latents.shape[0]} frames, fewer than the {n_frames} needed")
+            raise FieldError("drums", f"the codec produced {latents.shape[0]} frames, fewer than the {n_frames} needed")
         return latents[:n_frames].numpy().astype(np.float32)

@@ -20,6 +20,9 @@ import typing as tp
 
 import torch
 
+from ..errors import CheckpointError, FieldError
+from ..hub import download_hint, find_cached_snapshot
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["T5TextEncoder", "T5_DIMS", "t5_repo_candidates"]
@@ -57,8 +60,6 @@ class T5TextEncoder:
 
     def __init__(self, name: str = "t5-base", device: tp.Union[str, torch.device] = "cpu",
                  cache_dirs: tp.Optional[tp.Sequence[str]] = None):
-        from .checkpoints import CheckpointError, download_hint, find_cached_snapshot
-
         self.name = name
         self.device = torch.device(device)
         if os.path.isdir(name):
@@ -86,8 +87,6 @@ class T5TextEncoder:
         with _LOAD_LOCK:
             if key not in _LOADED:
                 from transformers import AutoTokenizer, T5EncoderModel
-
-                from .checkpoints import CheckpointError
                 try:
                     tokenizer = AutoTokenizer.from_pretrained(self.folder, local_files_only=True)
                     model = T5EncoderModel.from_pretrained(self.folder, local_files_only=True).float()
@@ -102,7 +101,7 @@ class T5TextEncoder:
     @torch.inference_mode()
     def encode(self, texts: tp.Sequence[str]) -> tp.Tuple[torch.Tensor, torch.Tensor]:
         if isinstance(texts, str) or not all(t is None or isinstance(t, str) for t in texts) or not len(texts):
-            raise ValueError(f"text: expected a non-empty list of strings, got {texts!r}")
+            raise FieldError("text", f"expected a non-empty list of strings, got {texts!r}")
         tokenizer, model = self._parts()
         entries = ["" if t is None else t for t in texts]
         batch = tokenizer(entries, return_tensors="pt", padding=True)
@@ -121,5 +120,4 @@ def _hidden_size(folder: str) -> int:
         with open(os.path.join(folder, "config.json")) as f:
             return int(json.load(f)["d_model"])
     except (OSError, ValueError, KeyError) as e:
-        from .checkpoints import CheckpointError
         raise CheckpointError(f"model: {folder}/config.json is not a T5 configuration (no d_model): {e}") from e

@@ -30,9 +30,11 @@ import typing as tp
 
 import numpy as np
 
+from ..errors import FieldError
+
 logger = logging.getLogger(__name__)
 
-__all__ = ["DRUM_FEATURE_DIM", "DRUM_BANDS_HZ", "DrumFeatureError", "drum_features"]
+__all__ = ["DRUM_FEATURE_DIM", "DRUM_BANDS_HZ", "DrumFeatureError", "FeatureDrumEncoder", "drum_features"]
 
 DRUM_FEATURE_DIM = 4
 DRUM_BANDS_HZ: tp.Tuple[tp.Tuple[float, float], ...] = ((20.0, 100.0), (150.0, 3000.0), (8000.0, 11025.0))
@@ -43,10 +45,13 @@ _BAND_FLOOR = 1e-3  # a band's reference is at least 30 dB below the loudest ban
 _COMPRESSION = 100.0
 _ENERGY_RANGE_DB = 60.0
 _SILENCE_PEAK = 1e-4
+HIT_THRESHOLD = 0.1   # onset strength of a hit shown in previews (features are in [0, 1])
 
 
-class DrumFeatureError(ValueError):
-    """The drum stem or the requested framing is unusable."""
+class DrumFeatureError(FieldError):
+    """The drum stem or the requested framing is unusable (field `drums`)."""
+
+    default_field = "drums"
 
 
 def _check_inputs(audio: tp.Any, sample_rate: int, n_frames: int, frame_rate: float) -> np.ndarray:
@@ -120,3 +125,29 @@ def drum_features(audio: np.ndarray, sample_rate: int, n_frames: int,
     keep = min(int(n_frames), computed.shape[0])
     features[:keep] = computed[:keep]
     return features
+
+
+class FeatureDrumEncoder:
+    """`DrumEncoder` of the embedded models: the few-band onset/energy envelope of `drum_features`."""
+
+    def __init__(self, latent_dim: int = DRUM_FEATURE_DIM, frame_rate: float = 50.0):
+        self.latent_dim = int(latent_dim)
+        self.frame_rate = float(frame_rate)
+
+    def encode(self, wav: np.ndarray, sample_rate: int, n_frames: int) -> np.ndarray:
+        feats = drum_features(wav, sample_rate, n_frames, frame_rate=self.frame_rate)
+        if feats.shape[-1] != self.latent_dim:
+            raise DrumFeatureError(f"drum features have {feats.shape[-1]} channels, the model expects {self.latent_dim}")
+        return feats
+
+    def silence(self, n_frames: int) -> np.ndarray:
+        return np.zeros(self.latent_dim, dtype=np.float32)
+
+    def hits(self, latents: np.ndarray, threshold: float = HIT_THRESHOLD) -> np.ndarray:
+        """Times (s) of the hits the model is shown: frames where an onset channel (kick, snare,
+        hats) peaks above `threshold`, read from the encoded features themselves."""
+        onsets = np.asarray(latents, np.float32)[:, :3].max(axis=1)   # [T]
+        if onsets.size < 3:
+            return np.zeros(0)
+        peak = (onsets[1:-1] >= threshold) & (onsets[1:-1] >= onsets[:-2]) & (onsets[1:-1] > onsets[2:])
+        return (np.flatnonzero(peak) + 1) / self.frame_rate

