@@ -93,7 +93,7 @@ def check_integer(field: str, value: tp.Any, lo: float = -math.inf, hi: float = 
 
 def check_bool(field: str, value: tp.Any, *, error: tp.Type[FieldError] = FieldError) -> bool:
     """True or False (numpy booleans too); nothing else."""
-    if isinstance(value, bool) or type(value).__name__ == "bool_":
+    if isinstance(value, bool) or (type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_")):
         return bool(value)
     raise error(field, f"expected True or False, got {describe_value(value)}")
 

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import logging
 import typing as tp
+import warnings
 
 import numpy as np
 
@@ -50,7 +51,8 @@ from .errors import FieldError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MetricInputError", "chord_accuracy", "melody_agreement", "drum_onset_f1", "onset_times"]
+__all__ = ["MetricInputError", "chord_accuracy", "melody_agreement", "drum_onset_f1", "onset_times",
+           "adherence_scores", "ADHERENCE_NAMES"]
 
 _CHORD_RATE = 22050
 _CHORD_HOP = 512
@@ -286,7 +288,6 @@ def drum_onset_f1(audio: tp.Any, sr: int, drum_stem: tp.Any, drum_sr: int) -> fl
     stem = _resample(_mono(drum_stem, "drum_stem"), _check_rate(drum_sr, "drum_sr"), _ONSET_RATE)
     if _is_silent(output) or _is_silent(stem):
         return 0.0
-    import librosa
     import mir_eval
 
     estimated = _onsets(_percussive(output))
@@ -295,3 +296,37 @@ def drum_onset_f1(audio: tp.Any, sr: int, drum_stem: tp.Any, drum_sr: int) -> fl
         return 0.0
     f_measure, _, _ = mir_eval.onset.f_measure(reference, estimated, window=_ONSET_WINDOW_S)
     return float(f_measure)
+
+
+# --------------------------------------------------------------------------- all of them
+ADHERENCE_NAMES = ("chord accuracy", "melody agreement", "drum onset F1")
+
+
+def adherence_scores(audio: tp.Any, sample_rate: int, timeline: tp.Any) -> tp.Dict[str, tp.Optional[float]]:
+    """How well `audio` follows the conditions of `timeline`, a `ConditionTimeline` (from
+    `Pipeline.read_conditions`, or `GenerationResult.previews`): one score in [0, 1] per condition given, in `ADHERENCE_NAMES` order.
+
+    Chords are scored over `timeline.duration` in vocabulary labels, the melody at the timeline's
+    frame rate, the drums against the drum clip the model was given. A score whose analysis fails
+    is None (and logged), so one failing analysis never hides the others; no condition: {}.
+    """
+    checks: tp.List[tp.Tuple[str, tp.Callable[[], float]]] = []
+    if timeline.chords is not None:
+        chords = [(label, start) for label, start in timeline.chords.chords]
+        checks.append(("chord accuracy", lambda: chord_accuracy(audio, sample_rate, chords, timeline.duration)))
+    if timeline.melody is not None:
+        pitches = np.asarray(timeline.melody.pitches)
+        checks.append(("melody agreement", lambda: melody_agreement(audio, sample_rate, pitches, timeline.frame_rate)))
+    if timeline.drums is not None:
+        clip = timeline.drums
+        checks.append(("drum onset F1", lambda: drum_onset_f1(audio, sample_rate, clip.samples, clip.sample_rate)))
+    scores: tp.Dict[str, tp.Optional[float]] = {}
+    for name, score in checks:
+        try:
+            with warnings.catch_warnings():  # short clips make librosa warn about window sizes
+                warnings.simplefilter("ignore")
+                scores[name] = float(score())
+        except Exception as err:  # noqa: BLE001 -- reported as "no score", never as a lost result
+            logger.warning("%s could not be computed: %s", name, err)
+            scores[name] = None
+    return scores

@@ -19,7 +19,7 @@ import typing as tp
 import torch
 
 from .guidance import Guidance, build_guided_field, guidance_inputs
-from .model import ConditionInputs, FlowMatchingModel, ModelConfig, build_model, null_inputs
+from .model import ConditionInputs, FlowMatchingModel, build_model, null_inputs
 from .solvers import SolverConfig, integrate
 
 __all__ = ["build_model", "fixture_inputs", "check_fixture", "main"]

@@ -19,6 +19,8 @@ def reference_dir() -> str:
 
 REFERENCE = reference_dir()
 PARITY_FIXTURE = os.path.join(REFERENCE, "parity", "config_a.pt")
+CHECKPOINT_FORMAT = os.path.join(REFERENCE, "checkpoint_format")   # a checkpoint in the released format
+REF_STATE = os.path.join(CHECKPOINT_FORMAT, "state_dict.bin")
 
 
 def tiny_config(**overrides) -> ModelConfig:
@@ -61,3 +63,38 @@ def parity_fixture_path():
     if not os.path.exists(PARITY_FIXTURE):
         pytest.skip(f"reference parity fixture not found at {PARITY_FIXTURE}")
     return PARITY_FIXTURE
+
+
+@pytest.fixture
+def reference_state():
+    """`state_dict.bin` in the released format (tiny sizes, real structure)."""
+    if not os.path.exists(REF_STATE):
+        pytest.skip(f"reference checkpoint not found at {REF_STATE}")
+    return REF_STATE
+
+
+@pytest.fixture
+def empty_cache(tmp_path, monkeypatch):
+    """An empty Hugging Face cache, offline."""
+    cache = tmp_path / "hub"
+    cache.mkdir()
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("AUDIOCRAFT_CACHE_DIR", raising=False)
+    return str(cache)
+
+
+@pytest.fixture(scope="session")
+def tiny_hub(tmp_path_factory):
+    """Tiny random T5 / EnCodec / JASCO models in a hub cache layout (see `released_fixtures`)."""
+    from tests.released_fixtures import build_tiny_hub
+    return build_tiny_hub(tmp_path_factory.mktemp("tiny_hub"))
+
+
+@pytest.fixture
+def hub_env(tiny_hub, monkeypatch):
+    """The tiny hub as this test's (offline) Hugging Face cache."""
+    monkeypatch.setenv("HF_HUB_CACHE", tiny_hub["cache"])
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("AUDIOCRAFT_CACHE_DIR", raising=False)
+    return tiny_hub

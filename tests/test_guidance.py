@@ -3,7 +3,7 @@ import itertools
 import pytest
 import torch
 
-from jasco_core.guidance import Guidance, GuidanceError, build_guided_field, guidance_inputs
+from jasco_core.guidance import MAX_WEIGHT, Guidance, GuidanceError, build_guided_field, guidance_inputs
 from tests.conftest import tiny_inputs, tiny_model
 
 
@@ -72,3 +72,13 @@ def test_text_term_drops_temporal_conditions_only():
     assert stacked.melody[B:].abs().sum() == 0
     assert stacked.drums_present.tolist() == [True, True, False, False, False, False]
     assert stacked.text_mask[2 * B:].sum() == 0 and stacked.text.shape[1] == inputs.text.shape[1]
+
+
+def test_coerce_accepts_the_public_forms():
+    default = Guidance(all=2.0, text=-1.5)
+    assert Guidance.coerce(None, default) is default
+    assert Guidance.coerce({"all": 3, "text": 0}, default) == Guidance(all=3.0, text=0.0)
+    assert Guidance.coerce(4, default) == Guidance(all=4.0, text=0.0)
+    with pytest.raises(GuidanceError, match="guidance"):
+        Guidance.coerce("strong", default)
+    assert Guidance(all=MAX_WEIGHT, text=-MAX_WEIGHT + 1).weights()["null"] == 0.0   # the limits are inclusive

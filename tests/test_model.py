@@ -1,5 +1,4 @@
 """FlowMatchingModel, its config and conditioners: construction, loading, per-request caching."""
-import dataclasses
 
 import pytest
 import torch

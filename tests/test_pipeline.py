@@ -1,5 +1,4 @@
 """The shipped embedded bundle through `load_pipeline` / `Pipeline.generate`, offline."""
-import hashlib
 import os
 import subprocess
 import sys

@@ -118,3 +118,42 @@ def test_progress_callback_can_cancel():
 
     with pytest.raises(Stop):
         integrate(CountingField(), torch.ones(1, 3, 2), SolverConfig(method="euler", steps=10), progress=progress)
+
+
+@pytest.mark.parametrize("spec, expected", [
+    ("rk4:8", SolverConfig("rk4", steps=8)), ("euler@4", SolverConfig("euler", steps=4)),
+    (" Midpoint : 3 ", SolverConfig("midpoint", steps=3)),
+    ("dopri5:1e-4", SolverConfig("dopri5", rtol=1e-4, atol=1e-4)),
+    ("bosh3:0.001", SolverConfig("bosh3", rtol=1e-3, atol=1e-3)),
+    ("dopri5", SolverConfig("dopri5")), ("Euler 16", SolverConfig("euler", steps=16)),
+    ("reference", SolverConfig("dopri5", rtol=1e-5, atol=1e-5)),
+])
+def test_parse_reads_the_text_forms(spec, expected):
+    assert SolverConfig.parse(spec) == expected
+
+
+def test_parse_raises_the_cap_for_fixed_steps_and_keeps_it_for_adaptive():
+    assert SolverConfig.parse("rk4:300").max_nfe == 1200
+    assert SolverConfig.parse("rk4:8", max_nfe=10).max_nfe == 32
+    assert SolverConfig.parse("dopri5:1e-3", max_nfe=40).max_nfe == 40
+    assert SolverConfig.parse("Euler 4", max_nfe=2).max_nfe == 4
+
+
+@pytest.mark.parametrize("spec, field", [("", "solver"), ("heun:4", "solver"), ("rk4:x", "solver"),
+                                         ("rk4:0", "solver.steps"), ("rk4:2.5", "solver.steps"),
+                                         ("dopri5:5", "solver"), (8, "solver")])
+def test_parse_errors_say_the_form(spec, field):
+    with pytest.raises(SolverConfigError) as err:
+        SolverConfig.parse(spec)
+    assert err.value.field == field and ("method:steps" in str(err.value) or "expected" in str(err.value))
+
+
+def test_presets_and_coerce():
+    from jasco_core.solvers import PRESETS
+    assert PRESETS["Euler 4"] == SolverConfig("euler", steps=4) and PRESETS["Midpoint 8"].nfe_per_solve == 16
+    default = SolverConfig("euler", steps=4)
+    assert SolverConfig.coerce(None, default) is default
+    assert SolverConfig.coerce({"method": "rk4", "steps": 2}, default) == SolverConfig("rk4", steps=2)
+    assert SolverConfig.coerce("dopri5:1e-3", default).rtol == 1e-3
+    assert SolverConfig("dopri5", rtol=1e-4, atol=1e-4).label == "dopri5, rtol 1e-04, atol 1e-04"
+    assert SolverConfig("euler", steps=4).label == "euler, 4 steps"

@@ -60,8 +60,17 @@ def load_embedded_bundle(path: str = EMBEDDED_DIR, device: tp.Union[str, torch.d
 
     meta = read_bundle_meta(path)
     cfg = ModelConfig.from_dict(_read_json(os.path.join(path, "model_config.json")))
-    state = load_file(os.path.join(path, "model.safetensors"))
-    model = build_model(cfg, state, device=device)
+    weights = os.path.join(path, "model.safetensors")
+    try:
+        state = load_file(weights)
+    except FileNotFoundError:
+        raise CheckpointError("model", f"missing bundle file {weights}") from None
+    except Exception as e:  # safetensors raises its own error type for a truncated or corrupt file
+        raise CheckpointError("model", f"{weights} is not a readable safetensors file: {e}") from None
+    try:
+        model = build_model(cfg, state, device=device)
+    except (KeyError, RuntimeError) as e:
+        raise CheckpointError("model", f"{weights} does not match model_config.json: {e}") from None
     codec_cfg = _read_json(os.path.join(path, "codec.json"))
     kind = codec_cfg.pop("type", "mel")
     if kind != "mel":

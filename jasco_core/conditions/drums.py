@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 
 from .audio import AudioClip, AudioLimits, read_audio
-from .errors import ConditionError
 
 __all__ = ["DrumsConfig", "read_drums", "load_drums"]
 

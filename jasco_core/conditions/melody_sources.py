@@ -172,7 +172,7 @@ def melody_from_salience(
     try:
         m = np.asarray(matrix, dtype=np.float32)
     except (TypeError, ValueError):
-        raise ConditionError(FIELD, f"the melody matrix must hold numbers; expected shape [53, T], e.g. [53, 500]") from None
+        raise ConditionError(FIELD, "the melody matrix must hold numbers; expected shape [53, T], e.g. [53, 500]") from None
     notes: list[str] = []
     if m.ndim != 2:
         raise ConditionError(FIELD, f"the melody matrix must be 2-D [53, T] (e.g. [53, 500] for 10 s), got shape {list(m.shape)}")

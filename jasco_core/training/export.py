@@ -16,10 +16,8 @@ import os
 import typing as tp
 
 import numpy as np
-import torch
 
-from ..checkpoints.bundle import GenerationDefaults
-from ..checkpoints import save_embedded_bundle
+from ..checkpoints import GenerationDefaults, save_embedded_bundle
 from ..guidance import Guidance
 from ..model import ModelConfig, build_model
 from ..solvers import SolverConfig

@@ -107,3 +107,19 @@ def test_bad_inputs_raise_value_errors(groove):
         drum_features(np.full(1000, np.nan, dtype=np.float32), 22050, 10)
     with pytest.raises(ValueError, match="frame_rate"):
         drum_features(groove, 22050, 10, frame_rate=48)
+
+
+def test_feature_encoder_shows_the_model_the_hits(groove):
+    """`FeatureDrumEncoder.hits` reads the hits back from the features the model receives."""
+    from jasco_core.encoders.drums_features import FeatureDrumEncoder
+
+    encoder = FeatureDrumEncoder()
+    latents = encoder.encode(groove, 22050, N_FRAMES)
+    assert np.array_equal(latents, drum_features(groove, 22050, N_FRAMES))
+    hits = encoder.hits(latents)
+    expected = sorted(KICK_TIMES + SNARE_TIMES + HAT_TIMES)
+    found = [np.min(np.abs(hits - t)) <= 0.04 for t in expected]
+    assert np.mean(found) >= 0.9, (hits, expected)
+    assert len(hits) <= len(expected) + 2
+    assert encoder.hits(np.zeros((N_FRAMES, DRUM_FEATURE_DIM), np.float32)).size == 0
+    assert encoder.silence(N_FRAMES).shape == (DRUM_FEATURE_DIM,)
