@@ -18,8 +18,7 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 PROMPT = "mellow jazz piano with brushed drums"
 CHORDS = "C:0 Am:2.5 F:5 G:7.5"
@@ -30,7 +29,7 @@ def cold_start(model: str, threads: int) -> float:
             "p=j.load_pipeline(%r, device='cpu'); p.bundle.text_encoder.encode(['warm']); "
             "print(time.perf_counter()-t)" % (threads, model))
     start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
+    out = subprocess.run([sys.executable, "-c", code], cwd=os.path.dirname(HERE), capture_output=True, text=True, check=True,
                          env={**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
     wall = time.perf_counter() - start
     return wall, float(out.stdout.strip().splitlines()[-1])
@@ -43,7 +42,6 @@ def main() -> None:
     parser.add_argument("--model", default="embedded")
     args = parser.parse_args()
 
-    import numpy as np
     import torch
 
     import jasco_core as j
@@ -54,7 +52,7 @@ def main() -> None:
     pipe = j.load_pipeline(args.model, device="cpu")
     # conditions a musician would give: chords (text), a melody (MIDI file), a drum loop (audio)
     piece = render_piece(424242, duration=10.0, sample_rate=pipe.sample_rate)
-    tmp = os.path.join(ROOT, "bench", ".bench_tmp")
+    tmp = os.path.join(HERE, ".bench_tmp")
     os.makedirs(tmp, exist_ok=True)
     midi_path = os.path.join(tmp, "melody.mid")
     piece_to_midi(piece.spec, parts=("lead",)).write(midi_path)

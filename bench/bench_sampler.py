@@ -15,17 +15,14 @@ import argparse
 import json
 import os
 import resource
-import sys
 import time
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from jasco_core.guidance import Guidance, GuidedField, build_guided_field  # noqa: E402
-from jasco_core.model import ConditionInputs, FlowMatchingModel, ModelConfig, build_model  # noqa: E402
-from jasco_core.pipeline import PRECISIONS, precision_context  # noqa: E402
-from jasco_core.solvers import SolverConfig, integrate  # noqa: E402
+from jasco_core.guidance import Guidance, GuidedField, build_guided_field
+from jasco_core.model import ConditionInputs, FlowMatchingModel, ModelConfig, build_model
+from jasco_core.pipeline import PRECISIONS, precision_context
+from jasco_core.solvers import SolverConfig, integrate
 
 SIZES = {
     "small": dict(dim=256, num_heads=4, num_layers=8, flow_dim=64, text_dim=384, drums_latent_dim=4,

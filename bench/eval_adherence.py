@@ -18,14 +18,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
-import sys
 import time
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 SWEEP = [("euler", 4, None), ("euler", 8, None), ("euler", 16, None), ("midpoint", 8, None),
          ("dopri5", None, 1e-3), ("dopri5", None, 1e-4)]
