@@ -144,3 +144,14 @@ def test_end_to_end_generation(hub_env):
     d = pipe.generate("rock guitar with drums", drums=(drums, 32000), duration=2.0, solver=solver, seed=0)
     assert d.audio.shape == (1, 64000) and np.isfinite(d.audio).all()
     assert not np.array_equal(d.latents.numpy(), a.latents.numpy())
+
+
+def test_frames_before_the_first_chord_are_no_chord_as_in_the_original(hub_env):
+    from jasco_core.conditions.encode import encode_conditions, read_conditions
+
+    bundle = ck.load_bundle(hub_env["full"])
+    assert bundle.chords_before_first == "no_chord"
+    timeline = read_conditions(bundle, chords="C:0.5 F:1", duration=2.0)
+    chords = encode_conditions(bundle, "", timeline).inputs.chords[0]
+    assert chords[:25].tolist() == [bundle.vocabulary.no_chord_index] * 25 == [0] * 25
+    assert chords[25].item() == bundle.vocabulary.index_of("C")

@@ -121,6 +121,8 @@ def test_chord_notes(text, notes, bass):
     ("Am7/C", "C6"),       # same notes as C6 and Am7: the bass (C) decides
     ("Am7/G", "Am7"),      # same notes, neither bass is G: the root decides
     ("F#9", "F#7"), ("Dbmaj9", "C#maj7"),
+    # an inversion the vocabulary lacks keeps the written root position, never another inversion
+    ("A7/E", "A7"), ("A7/G", "A7"), ("E7/B", "E7"), ("Cm/Eb", "Cm"), ("Cmaj7/E", "Cmaj7"),
 ])
 def test_nearest_vocabulary_chord(text, nearest):
     chord = parse_chord_label(text)
@@ -334,3 +336,36 @@ def test_segments_for_preview():
     # clipped to the clip length
     assert parsed.segments(5.0) == [ChordSegment("C", 0.0, 4.0), ChordSegment("F", 4.0, 5.0)]
     assert math.isclose(sum(s.end - s.start for s in chord_segments(parsed, 10)), 10.0)
+
+
+def test_inversions_that_exist_are_kept_and_missing_ones_fall_back_to_root_position():
+    """Over the whole released vocabulary: every entry maps to itself; every other inversion of a
+    vocabulary chord maps to a chord with the written bass when one exists, else to root position."""
+    names = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
+    for entry in VOCAB.entries:
+        if not entry.has_notes:
+            continue
+        assert to_vocabulary(parse_chord_label(entry.label)).label == entry.label
+        if "/" in entry.label:
+            continue
+        for bass in sorted(set(entry.pitch_classes) - {entry.root}):
+            written = parse_chord_label(f"{entry.label}/{names[bass]}")
+            target = to_vocabulary(written)
+            assert set(target.pitch_classes) == set(entry.pitch_classes), (written.label, target.label)
+            if written.label in VOCAB:
+                assert target.label == written.label
+            else:
+                same_bass = [e for e in VOCAB.entries if e.has_notes and e.bass == bass
+                             and set(e.pitch_classes) == set(entry.pitch_classes)]
+                assert target.bass == (bass if same_bass else target.root), (written.label, target.label)
+
+
+def test_frames_before_the_first_chord_follow_the_chosen_rule():
+    progression = [("C", 0.1), ("F", 0.2)]
+    null = frame_chords(progression, 12, before_first="null")
+    no_chord = frame_chords(progression, 12, before_first="no_chord")
+    assert null[:5].tolist() == [NULL] * 5 and no_chord[:5].tolist() == [VOCAB.no_chord_index] * 5 == [0] * 5
+    assert VOCAB.labels[0] == "N"
+    assert null[5:].tolist() == no_chord[5:].tolist() == [idx("C")] * 5 + [idx("F")] * 2
+    with pytest.raises(ValueError, match="before_first"):
+        frame_chords(progression, 12, before_first="silence")

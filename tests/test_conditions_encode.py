@@ -68,3 +68,10 @@ def test_a_condition_the_model_lacks_is_ignored_with_a_warning(bundle, monkeypat
     monkeypatch.setattr(type(bundle), "accepts", property(lambda self: ("text", "chords")))
     t = read_conditions(bundle, chords="C:0", melody=MELODY, duration=4.0)
     assert t.melody is None and any("does not take melody" in w for w in t.warnings)
+
+
+def test_the_embedded_bundle_states_its_training_rule_for_frames_before_the_first_chord(bundle):
+    assert bundle.chords_before_first == "null"          # its training data used frame_chords' null rule
+    timeline = read_conditions(bundle, chords="C:1 F:2", duration=3.0)
+    chords = encode_conditions(bundle, "", timeline).inputs.chords[0]
+    assert chords[:50].tolist() == [bundle.vocabulary.null_index] * 50 and chords[50] == bundle.vocabulary.index_of("C")

@@ -48,6 +48,9 @@ class ModelBundle:
     defaults: GenerationDefaults = dataclasses.field(default_factory=GenerationDefaults)
     max_duration: float = 10.0
     info: tp.Dict[str, tp.Any] = dataclasses.field(default_factory=dict)
+    #: what frames before the first chord get: 'no_chord' ('N', as the original's
+    #: construct_frame_chords) or 'null' (the dropped-condition row), the rule of the model's training data
+    chords_before_first: str = "no_chord"
 
     @property
     def frame_rate(self) -> float:

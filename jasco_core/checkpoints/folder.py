@@ -28,7 +28,7 @@ BUNDLE_FORMAT = "jasco-demo-bundle/1"
 
 def save_embedded_bundle(path: str, model: FlowMatchingModel, codec, *, name: str = "embedded",
                          defaults: tp.Optional[GenerationDefaults] = None, max_duration: float = 10.0,
-                         info: tp.Optional[dict] = None) -> None:
+                         info: tp.Optional[dict] = None, chords_before_first: str = "null") -> None:
     """Write a bundle folder atomically enough for a demo: each file is written then renamed."""
     from safetensors.torch import save_file
 
@@ -40,6 +40,7 @@ def save_embedded_bundle(path: str, model: FlowMatchingModel, codec, *, name: st
     _write_json(os.path.join(path, BUNDLE_FILE), {
         "format": BUNDLE_FORMAT, "name": name, "text_encoder": {"type": "minilm"},
         "drum_encoder": {"type": "features"}, "max_duration": max_duration,
+        "chords_before_first": chords_before_first,
         "defaults": (defaults or GenerationDefaults()).to_dict(), "info": info or {}})
 
 
@@ -86,7 +87,19 @@ def load_embedded_bundle(path: str = EMBEDDED_DIR, device: tp.Union[str, torch.d
         name=meta.get("name", "embedded"), model=model, codec=codec, text_encoder=text_encoder,
         drum_encoder=drum_encoder, vocabulary=load_vocabulary() if cfg.chords_dim else None,
         defaults=GenerationDefaults.from_dict(meta.get("defaults", {})),
-        max_duration=float(meta.get("max_duration", 10.0)), info=meta.get("info", {}))
+        max_duration=float(meta.get("max_duration", 10.0)), info=meta.get("info", {}),
+        chords_before_first=_before_first(meta, source))
+
+
+def _before_first(meta: dict, source: str) -> str:
+    """The bundle's rule for frames before the first chord. Bundles written before the key existed
+    were all trained on `frame_chords`' null rule."""
+    from ..conditions.chords import BEFORE_FIRST
+
+    rule = meta.get("chords_before_first", "null")
+    if rule not in BEFORE_FIRST:
+        raise CheckpointError("model", f"{source}: chords_before_first must be one of {BEFORE_FIRST}, got {rule!r}")
+    return rule
 
 
 def _read_json(path: str) -> dict:

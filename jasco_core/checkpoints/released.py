@@ -154,7 +154,8 @@ def load_released_bundle(source: ModelSource, device: tp.Union[str, torch.device
     logger.info("loaded released JASCO model %s (%d parameters)", source.name, counts["total"])
     return ModelBundle(name=source.name, model=model, codec=codec, text_encoder=text_encoder,
                        drum_encoder=drum_encoder, vocabulary=vocabulary, defaults=settings.defaults(),
-                       max_duration=settings.segment_duration, info=info)
+                       max_duration=settings.segment_duration, info=info,
+                       chords_before_first="no_chord")   # audiocraft's construct_frame_chords
 
 
 def _released_codec(model: FlowMatchingModel, settings: ReleasedSettings, source: ModelSource,

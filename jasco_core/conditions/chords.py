@@ -7,9 +7,12 @@ normalised to vocabulary labels so that it can be turned into the per-frame
 index sequence the model embeds (:func:`frame_chords`).
 
 Frame rule (used everywhere in this package): frame ``i`` is at time
-``i / frame_rate`` and takes the LAST chord whose start is ``<=`` that time;
-frames before the first chord get the vocabulary's null index (the "dropped
-condition" row), not 'N' ('N' is an explicit "no chord").  A start within
+``i / frame_rate`` and takes the LAST chord whose start is ``<=`` that time.
+Frames before the first chord get 'N' (index 0, "no chord"), as audiocraft's
+``construct_frame_chords`` does (``before_first="no_chord"``, the released
+models' rule), or the vocabulary's null index, the "dropped condition" row
+(``before_first="null"``, the rule the embedded model was trained with); a
+model bundle states which (``ModelBundle.chords_before_first``).  A start within
 1e-6 of a frame boundary counts as on the boundary, so ``0.1 + 0.2`` style
 rounding never moves a change by a frame.
 """
@@ -44,6 +47,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: What frames before the first chord get: the null ("dropped condition") row, or 'N' ("no chord").
+BEFORE_FIRST = ("null", "no_chord")
 
 FIELD = "chords"
 EXAMPLES = ("expected e.g. 'C:0 F:2 G:4 C:6', 'C@0 F@2', '| C | F | G C |' (bars at the given tempo) "
@@ -107,8 +113,8 @@ class ParsedChords:
         return chord_segments(self, duration)
 
     def frames(self, n_frames: int, frame_rate: float = 50.0,
-               vocabulary: Optional[ChordVocabulary] = None) -> np.ndarray:
-        return frame_chords(self, n_frames, frame_rate, vocabulary)
+               vocabulary: Optional[ChordVocabulary] = None, before_first: str = "null") -> np.ndarray:
+        return frame_chords(self, n_frames, frame_rate, vocabulary, before_first=before_first)
 
 
 # ----------------------------------------------------------------- tempo
@@ -321,12 +327,15 @@ def frame_chords(
     n_frames: int,
     frame_rate: float = 50.0,
     vocabulary: Optional[ChordVocabulary] = None,
+    *,
+    before_first: str = "null",
 ) -> np.ndarray:
     """Per-frame vocabulary indices, shape ``[n_frames]``, dtype int64.
 
     Frame ``i`` (time ``i / frame_rate``) takes the last chord whose start is
     ``<= i / frame_rate``; frames before the first chord get
-    ``vocabulary.null_index``.  Labels that are not exact vocabulary labels
+    ``vocabulary.null_index`` (``before_first="null"``) or 'N', the
+    vocabulary's ``no_chord_index`` (``before_first="no_chord"``).  Labels that are not exact vocabulary labels
     are parsed and mapped to the nearest vocabulary chord (logged); passing
     a :class:`ParsedChords` avoids that work.  Starts must increase.
     """
@@ -349,7 +358,10 @@ def frame_chords(
         first_frames.append(math.ceil(start * frame_rate - _BOUNDARY_TOLERANCE))
     if any(b < a for a, b in zip(first_frames, first_frames[1:])):
         raise ValueError("chord start times must be increasing")
-    frames = np.full(int(n_frames), vocab.null_index, dtype=np.int64)
+    if before_first not in BEFORE_FIRST:
+        raise ValueError(f"before_first must be one of {BEFORE_FIRST}, got {before_first!r}")
+    fill = vocab.null_index if before_first == "null" else vocab.no_chord_index
+    frames = np.full(int(n_frames), fill, dtype=np.int64)
     if not pairs:
         return frames
     which = np.searchsorted(np.asarray(first_frames), np.arange(int(n_frames)), side="right") - 1

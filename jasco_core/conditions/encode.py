@@ -139,7 +139,8 @@ def encode_conditions(bundle: tp.Any, text: str, timeline: ConditionTimeline, nu
     frames = timeline.frames
     inputs = ConditionInputs(text=states.expand(num_samples, -1, -1), text_mask=mask.expand(num_samples, -1))
     if timeline.chords is not None:
-        ids = torch.from_numpy(timeline.chords.frames(frames, timeline.frame_rate, bundle.vocabulary))
+        ids = torch.from_numpy(timeline.chords.frames(frames, timeline.frame_rate, bundle.vocabulary,
+                                                      before_first=bundle.chords_before_first))
         inputs.chords = ids.view(1, -1).expand(num_samples, -1)
     if timeline.melody is not None:
         inputs.melody = torch.from_numpy(timeline.melody.salience).float().unsqueeze(0).expand(num_samples, -1, -1)

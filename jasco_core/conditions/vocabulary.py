@@ -121,11 +121,13 @@ class ChordVocabulary:
         """The note-bearing entry closest to a chord by pitch-class content.
 
         Ordering (first difference decides): number of pitch classes in one
-        chord but not the other; then whether the bass differs; then whether
-        the root differs; then whether the chord's seventh (minor or major
-        seventh above the root, if it has one) is missing, so that e.g. C13
-        becomes C7 rather than C6; then the vocabulary index (deterministic).
-        'N' and 'UNK' are never proposed.
+        chord but not the other; then whether the bass differs; then, when the
+        written bass is not available, root position before another inversion
+        (``A7/E`` becomes ``A7``, not ``A7/C#``, an inversion nobody wrote);
+        then whether the root differs; then whether the chord's seventh (minor
+        or major seventh above the root, if it has one) is missing, so that
+        e.g. C13 becomes C7 rather than C6; then the vocabulary index
+        (deterministic). 'N' and 'UNK' are never proposed.
         """
         target = set(pitch_classes)
         sevenths = {(root + 10) % 12, (root + 11) % 12} & target
@@ -134,6 +136,7 @@ class ChordVocabulary:
             return (
                 len(target.symmetric_difference(entry.pitch_classes)),
                 entry.bass != bass,
+                entry.bass != bass and entry.bass != entry.root,
                 entry.root != root,
                 len(sevenths - set(entry.pitch_classes)),
                 entry.index,
