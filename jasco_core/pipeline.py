@@ -255,10 +255,13 @@ _CACHE_LOCK = threading.Lock()
 
 
 def load_pipeline(name_or_path: str = "embedded", device: tp.Union[str, torch.device, None] = None,
-                  precision: str = "fp32") -> Pipeline:
-    """Load (once per process) a pipeline: 'embedded', a bundle folder, or a released JASCO checkpoint.
+                  precision: str = "fp32", progress: tp.Optional[tp.Callable[[int, int, str], None]] = None) -> Pipeline:
+    """Load (once per process) a pipeline: 'embedded', a bundle folder, or a released JASCO checkpoint
+    (a folder, its `state_dict.bin`, or a Hugging Face repo id such as
+    'facebook/jasco-chords-drums-400M', downloaded on first use unless `HF_HUB_OFFLINE=1`;
+    `HF_TOKEN` for gated repositories). `progress(done_bytes, total_bytes, what)` reports downloads.
 
-    Wrong arguments raise a `FieldError`: `model` (name_or_path), `device`, `precision`.
+    Wrong arguments raise a `FieldError`: `model` (name_or_path), `device`, `precision`, `progress`.
     """
     from .checkpoints import load_bundle
     from .errors import CheckpointError
@@ -273,8 +276,21 @@ def load_pipeline(name_or_path: str = "embedded", device: tp.Union[str, torch.de
         raise GenerationError("precision", f"expected one of {', '.join(PRECISIONS)}, got {describe_value(precision)}")
     if precision == "fp16" and dev.type != "cuda":
         raise GenerationError("precision", "fp16 needs a CUDA device; use bf16 or fp32 on the CPU")
+    if progress is not None and not callable(progress):
+        raise GenerationError("progress", f"expected a function progress(done_bytes, total_bytes, what) or None, got "
+                              f"{describe_value(progress)}")
     key = (name_or_path.strip(), str(dev), precision)
     with _CACHE_LOCK:
         if key not in _CACHE:
-            _CACHE[key] = Pipeline(load_bundle(key[0], device="cpu"), device=dev, precision=precision)
+            _CACHE[key] = Pipeline(load_bundle(key[0], device="cpu", progress=progress), device=dev, precision=precision)
         return _CACHE[key]
+
+
+def unload_pipeline(pipeline: Pipeline) -> None:
+    """Forget a pipeline loaded by `load_pipeline`, so that its memory is freed once nothing else
+    holds it (the page does this when it switches models)."""
+    with _CACHE_LOCK:
+        for key in [k for k, p in _CACHE.items() if p is pipeline]:
+            del _CACHE[key]
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

@@ -147,6 +147,7 @@ LOAD = [
     (dict(device=0.5), GenerationError, "device", "'cpu'"),
     (dict(precision="fp8"), GenerationError, "precision", "fp32"),
     (dict(precision=32), GenerationError, "precision", "fp32"),
+    (dict(progress="bar"), GenerationError, "progress", "progress(done_bytes"),
 ]
 if not torch.cuda.is_available():
     LOAD += [(dict(device="cuda"), GenerationError, "device", "not available"),

@@ -16,7 +16,7 @@ import typing as tp
 import torch
 
 from ..errors import CheckpointError
-from ..hub import download_hint, find_cached_file, find_cached_snapshot, hub_cache_dirs
+from ..hub import DownloadProgress, download_hint, find_cached_file, find_cached_snapshot, hub_cache_dirs
 from ..paths import EMBEDDED_DIR
 from .bundle import CONDITION_NAMES, GenerationDefaults, ModelBundle
 from .describe import describe, format_description
@@ -38,10 +38,13 @@ __all__ = [
 
 
 def load_bundle(name_or_path: str = "embedded", device: tp.Union[str, torch.device] = "cpu",
-                cache_dirs: tp.Optional[tp.Sequence[str]] = None) -> ModelBundle:
+                cache_dirs: tp.Optional[tp.Sequence[str]] = None, *, download: bool = True,
+                progress: tp.Optional[DownloadProgress] = None) -> ModelBundle:
     """Load any model by name (see `resolve_model`): 'embedded', a bundle folder, a released
-    checkpoint folder or file, or a hub repository id in the local cache."""
-    source = resolve_model(name_or_path, cache_dirs)
+    checkpoint folder or file, or a Hugging Face repository id: from the local cache, else
+    downloaded (unless `download=False` or `HF_HUB_OFFLINE=1`), with `progress(done, total, what)`
+    reporting the bytes (default: tqdm bars)."""
+    source = resolve_model(name_or_path, cache_dirs, download=download, progress=progress)
     if source.kind == "bundle":
         return load_embedded_bundle(source.path, device)
-    return load_released_bundle(source, device, cache_dirs)
+    return load_released_bundle(source, device, cache_dirs, download=download, progress=progress)

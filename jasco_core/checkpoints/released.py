@@ -20,7 +20,7 @@ import zipfile
 import torch
 
 from ..errors import CheckpointError
-from ..hub import download_hint, find_cached_snapshot
+from ..hub import DownloadProgress, download_hint, fetch, find_cached_snapshot
 from ..model import FlowMatchingModel, build_model
 from .bundle import ModelBundle
 from .released_config import ReleasedSettings, parse_xp_config
@@ -32,6 +32,8 @@ __all__ = ["read_checkpoint", "read_released", "build_released_model", "paramete
 logger = logging.getLogger(__name__)
 
 CODEC_PREFIX = "condition_provider.conditioners.self_wav.compression_model."
+#: The files of the pretrained EnCodec repository the codec needs (weights and configuration).
+ENCODEC_FILES = ("config.json", "preprocessor_config.json", "model.safetensors")
 
 
 def read_checkpoint(path: str) -> tp.Dict[str, tp.Any]:
@@ -105,12 +107,14 @@ def parameter_counts(state: tp.Mapping[str, torch.Tensor]) -> tp.Dict[str, int]:
 
 
 def load_released_bundle(source: ModelSource, device: tp.Union[str, torch.device] = "cpu",
-                         cache_dirs: tp.Optional[tp.Sequence[str]] = None) -> ModelBundle:
+                         cache_dirs: tp.Optional[tp.Sequence[str]] = None, *, download: bool = False,
+                         progress: tp.Optional[DownloadProgress] = None) -> ModelBundle:
     """A `ModelBundle` for an audiocraft JASCO checkpoint (a `ModelSource` of kind 'released').
 
-    Text encoder: T5 named in `xp.cfg`, from the local cache. Codec: EnCodec built from the tensors
-    stored in the drums conditioner when present, else the pretrained EnCodec named by
-    `compression_state_dict.bin` (or `xp.cfg`), from the local cache.
+    Text encoder: T5 named in `xp.cfg`. Codec: EnCodec built from the tensors stored in the drums
+    conditioner when present, else the pretrained EnCodec named by `compression_state_dict.bin` (or
+    `xp.cfg`). Both come from the local cache, or with `download=True` from the Hub (only the files
+    needed; EnCodec only when the checkpoint lacks it).
     """
     from ..conditions import MELODY_BINS, load_vocabulary
     from ..encoders.drums_released import ReleasedDrumEncoder
@@ -130,14 +134,15 @@ def load_released_bundle(source: ModelSource, device: tp.Union[str, torch.device
             raise CheckpointError(f"model: {source.path}: the chord embedding has {cfg.chords_card} chords + null row "
                                   f"{cfg.null_chord_index}, the chord vocabulary {len(vocabulary)} + "
                                   f"{vocabulary.null_index}")
-    text_encoder = T5TextEncoder(settings.text_encoder, device=device, cache_dirs=cache_dirs)  # fails fast if absent
+    text_encoder = T5TextEncoder(settings.text_encoder, device=device, cache_dirs=cache_dirs, download=download,
+                                 progress=progress)  # fails fast if absent
     if text_encoder.dim != cfg.text_dim:
         raise CheckpointError(f"model: {source.path}: the text projection takes {cfg.text_dim} features but "
                               f"{settings.text_encoder} produces {text_encoder.dim}")
     counts = parameter_counts(state)
     model = build_released_model(state, settings, source.path)
     del state
-    codec = _released_codec(model, settings, source, device, cache_dirs)
+    codec = _released_codec(model, settings, source, device, cache_dirs, download, progress)
     text_encoder.load()
     drum_encoder = None
     if "self_wav" in cfg.temporal_conditions:
@@ -159,7 +164,8 @@ def load_released_bundle(source: ModelSource, device: tp.Union[str, torch.device
 
 
 def _released_codec(model: FlowMatchingModel, settings: ReleasedSettings, source: ModelSource,
-                    device: tp.Union[str, torch.device], cache_dirs: tp.Optional[tp.Sequence[str]]):
+                    device: tp.Union[str, torch.device], cache_dirs: tp.Optional[tp.Sequence[str]],
+                    download: bool = False, progress: tp.Optional[DownloadProgress] = None):
     from ..codecs.base import CodecError
     from ..codecs.encodec import ENCODEC_32KHZ, EncodecCodec, encodec_config_from_state
 
@@ -188,9 +194,11 @@ def _released_codec(model: FlowMatchingModel, settings: ReleasedSettings, source
                 raise CheckpointError(f"model: {source.path}: no codec weights in the checkpoint and no pretrained "
                                       "codec named by compression_state_dict.bin or xp.cfg")
             folder = find_cached_snapshot(pretrained, ("config.json",), cache_dirs)
+            if folder is None and download:
+                folder = fetch(pretrained, ENCODEC_FILES, required=("config.json",), progress=progress, what="codec")
             if folder is None:
                 raise CheckpointError(f"model: the codec {pretrained} is not in the local Hugging Face cache. "
-                                      + download_hint(pretrained))
+                                      + download_hint(pretrained, include=ENCODEC_FILES))
             codec = EncodecCodec.from_pretrained(folder, source=f"{pretrained} ({folder})", **kwargs)
     except CodecError as e:
         raise CheckpointError(f"model: {source.path}: {e}") from None

@@ -13,7 +13,7 @@ import re
 import typing as tp
 
 from ..errors import CheckpointError
-from ..hub import download_hint, find_cached_file, find_cached_snapshot
+from ..hub import DownloadProgress, download_hint, fetch, find_cached_file, find_cached_snapshot, is_offline
 from ..paths import EMBEDDED_DIR
 from .folder import BUNDLE_FILE
 from .released_config import RELEASED_TEXT_ENCODER
@@ -22,6 +22,7 @@ __all__ = ["ModelSource", "resolve_model", "available_models", "RELEASED_MODELS"
 
 STATE_FILE = "state_dict.bin"
 COMPRESSION_FILE = "compression_state_dict.bin"
+RELEASED_FILES = (STATE_FILE, COMPRESSION_FILE)   # what a released model repository holds that is needed
 
 #: The JASCO checkpoints Meta released on the Hugging Face hub.
 RELEASED_MODELS = (
@@ -43,9 +44,12 @@ class ModelSource:
     compression_path: tp.Optional[str] = None   # compression_state_dict.bin next to it, when present
 
 
-def resolve_model(name_or_path: str, cache_dirs: tp.Optional[tp.Sequence[str]] = None) -> ModelSource:
+def resolve_model(name_or_path: str, cache_dirs: tp.Optional[tp.Sequence[str]] = None, *, download: bool = False,
+                  progress: tp.Optional[DownloadProgress] = None) -> ModelSource:
     """'embedded'; a bundle folder; a folder with `state_dict.bin` or that file; or a hub repository
-    id found in the local cache. Anything else raises `CheckpointError` saying what was expected."""
+    id: from the local cache, or (with `download=True`, unless `HF_HUB_OFFLINE=1`) downloaded into it
+    (`state_dict.bin` and `compression_state_dict.bin` only). Anything else raises `CheckpointError`
+    saying what was expected."""
     if not isinstance(name_or_path, str) or not name_or_path.strip():
         raise CheckpointError(f"model: expected 'embedded', a checkpoint path or a Hugging Face repo id, "
                               f"got {name_or_path!r}")
@@ -69,10 +73,14 @@ def resolve_model(name_or_path: str, cache_dirs: tp.Optional[tp.Sequence[str]] =
         return ModelSource("released", label, path, _sibling(path))
     if _REPO_ID.match(name) and not name.startswith((".", "~")):
         state = find_cached_file(name, STATE_FILE, cache_dirs)
+        if state is None and download:
+            folder = fetch(name, RELEASED_FILES, required=(STATE_FILE,), progress=progress, what="model")
+            return ModelSource("released", name, os.path.join(folder, STATE_FILE), _sibling(os.path.join(folder, STATE_FILE)))
         if state is None:
+            why = ("HF_HUB_OFFLINE=1 forbids downloading it" if is_offline() else "no downloads are made here")
             raise CheckpointError(
                 f"model: {name!r} is not a local file or folder, and the Hugging Face repository {name} is not in "
-                f"the local cache (no downloads are made). " + download_hint(name))
+                f"the local cache ({why}). " + download_hint(name, include=RELEASED_FILES))
         return ModelSource("released", name, state, find_cached_file(name, COMPRESSION_FILE, cache_dirs))
     raise CheckpointError(f"model: no such file or folder: {name!r} (expected 'embedded', a bundle folder, a folder "
                           f"with {STATE_FILE}, that file, or a Hugging Face repo id such as {RELEASED_MODELS[0]})")

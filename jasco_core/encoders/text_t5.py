@@ -21,7 +21,7 @@ import typing as tp
 import torch
 
 from ..errors import CheckpointError, FieldError
-from ..hub import download_hint, find_cached_snapshot
+from ..hub import DownloadProgress, download_hint, fetch, find_cached_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +33,12 @@ T5_DIMS = {
     "google/flan-t5-small": 512, "google/flan-t5-base": 768, "google/flan-t5-large": 1024,
     "google/flan-t5-xl": 2048, "google/flan-t5-xxl": 4096,
 }
+
+
+#: The files of a T5 repository the encoder needs: its configuration, tokenizer and safetensors weights
+#: (not the TensorFlow, Flax or Rust copies).
+T5_FILES = ("config.json", "spiece.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+            "model.safetensors")
 
 
 def t5_repo_candidates(name: str) -> tp.List[str]:
@@ -59,7 +65,8 @@ class T5TextEncoder:
     """
 
     def __init__(self, name: str = "t5-base", device: tp.Union[str, torch.device] = "cpu",
-                 cache_dirs: tp.Optional[tp.Sequence[str]] = None):
+                 cache_dirs: tp.Optional[tp.Sequence[str]] = None, *, download: bool = False,
+                 progress: tp.Optional[DownloadProgress] = None):
         self.name = name
         self.device = torch.device(device)
         if os.path.isdir(name):
@@ -70,10 +77,13 @@ class T5TextEncoder:
                 folder = find_cached_snapshot(repo, ("config.json",), cache_dirs)
                 if folder:
                     break
+            if folder is None and download:
+                folder = fetch(t5_repo_candidates(name)[-1], T5_FILES, required=("config.json",), progress=progress,
+                               what="text encoder")
             if folder is None:
                 raise CheckpointError(
                     f"model: the text encoder {name!r} is not in the local Hugging Face cache. "
-                    + download_hint(t5_repo_candidates(name)[-1], include=("*.json", "*.model", "model.safetensors")))
+                    + download_hint(t5_repo_candidates(name)[-1], include=T5_FILES))
         self.folder = folder
         self.dim = _hidden_size(folder)
 
