@@ -137,22 +137,17 @@ def fetch(repo_id: str, patterns: tp.Sequence[str], *, required: tp.Sequence[str
     return folder
 
 
-def download_size(repo_id: str, patterns: tp.Sequence[str]) -> tp.Optional[int]:
-    """Bytes a `fetch` of these files would download (0 when cached), or None when it cannot be asked
-    (offline, no network, no access). Makes one metadata request per file; never downloads."""
-    if find_cached_snapshot(repo_id) is not None and all(
-            find_cached_file(repo_id, p) for p in patterns if not any(c in p for c in "*?[")):
-        return 0
+def download_size(repo_id: str, patterns: tp.Sequence[str], what: str = "model") -> int:
+    """Bytes a `fetch` of these files would download now (0 when all are cached). Asks the Hub (one
+    metadata request per file, no download); raises `CheckpointError` when offline or refused
+    (e.g. a gated repository without HF_TOKEN)."""
     if is_offline():
-        return None
+        raise CheckpointError("model", f"the size of {repo_id} is unknown: HF_HUB_OFFLINE=1")
     from huggingface_hub import snapshot_download
 
-    try:
+    with _hub_errors(repo_id, what):
         plan = snapshot_download(repo_id=repo_id, allow_patterns=list(patterns), cache_dir=hub_cache_dirs()[-1],
                                  endpoint=hub_endpoint(), token=hub_token(), dry_run=True)
-    except Exception as e:  # any Hub or network failure: the size is unknown
-        logger.info("cannot ask the size of %s: %s", repo_id, e)
-        return None
     return sum(int(info.file_size or 0) for info in plan if info.will_download)
 
 

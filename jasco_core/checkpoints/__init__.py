@@ -21,17 +21,18 @@ from ..paths import EMBEDDED_DIR
 from .bundle import CONDITION_NAMES, GenerationDefaults, ModelBundle
 from .describe import describe, format_description
 from .folder import BUNDLE_FILE, load_embedded_bundle, save_embedded_bundle
-from .released import (CODEC_PREFIX, build_released_model, load_released_bundle, parameter_counts, read_checkpoint,
-                       read_released)
+from .released import (CODEC_PREFIX, build_released_model, fetch_released_parts, load_released_bundle,
+                       parameter_counts, read_checkpoint, read_released)
 from .released_config import RELEASED_TEXT_ENCODER, ReleasedSettings, parse_xp_config
-from .resolve import COMPRESSION_FILE, RELEASED_MODELS, STATE_FILE, ModelSource, available_models, resolve_model
+from .resolve import (COMPRESSION_FILE, RELEASED_MODELS, STATE_FILE, ModelSource, ModelStatus, available_models,
+                      model_status, resolve_model)
 
 __all__ = [
     "load_bundle", "CheckpointError", "ModelBundle", "GenerationDefaults", "CONDITION_NAMES",
     "save_embedded_bundle", "load_embedded_bundle", "BUNDLE_FILE", "EMBEDDED_DIR",
     "read_checkpoint", "read_released", "build_released_model", "parameter_counts", "load_released_bundle",
     "CODEC_PREFIX", "ReleasedSettings", "parse_xp_config", "RELEASED_TEXT_ENCODER",
-    "ModelSource", "resolve_model", "available_models", "RELEASED_MODELS", "STATE_FILE", "COMPRESSION_FILE",
+    "ModelSource", "ModelStatus", "resolve_model", "model_status", "available_models", "fetch_released_parts", "RELEASED_MODELS", "STATE_FILE", "COMPRESSION_FILE",
     "describe", "format_description",
     "hub_cache_dirs", "find_cached_file", "find_cached_snapshot", "download_hint",
 ]

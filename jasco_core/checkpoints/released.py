@@ -27,7 +27,7 @@ from .released_config import ReleasedSettings, parse_xp_config
 from .resolve import ModelSource
 
 __all__ = ["read_checkpoint", "read_released", "build_released_model", "parameter_counts", "load_released_bundle",
-           "pretrained_codec_name", "CODEC_PREFIX"]
+           "fetch_released_parts", "pretrained_codec_name", "CODEC_PREFIX", "ENCODEC_FILES"]
 
 logger = logging.getLogger(__name__)
 
@@ -225,3 +225,21 @@ def pretrained_codec_name(settings: ReleasedSettings, source: ModelSource) -> tp
         return settings.compression_checkpoint[len(prefix):]
     return None
 
+
+
+def fetch_released_parts(source: ModelSource, progress: tp.Optional[DownloadProgress] = None) -> tp.List[str]:
+    """Download ahead of time what loading `source` will need beyond its checkpoint: the T5 text
+    encoder and, when the checkpoint does not store it, the pretrained EnCodec. Returns the folders."""
+    from ..encoders.text_t5 import T5_FILES, t5_repo_candidates
+
+    state, settings = read_released(source.path)
+    folders = []
+    t5 = next((f for f in (find_cached_snapshot(r, ("config.json",)) for r in t5_repo_candidates(settings.text_encoder))
+               if f), None)
+    folders.append(t5 or fetch(t5_repo_candidates(settings.text_encoder)[-1], T5_FILES, required=("config.json",),
+                               progress=progress, what="text encoder"))
+    stored = any(k.startswith(CODEC_PREFIX + "model.decoder.") for k in state)
+    pretrained = pretrained_codec_name(settings, source)
+    if not stored and pretrained:
+        folders.append(fetch(pretrained, ENCODEC_FILES, required=("config.json",), progress=progress, what="codec"))
+    return folders

@@ -18,7 +18,7 @@ from ..paths import EMBEDDED_DIR
 from .folder import BUNDLE_FILE
 from .released_config import RELEASED_TEXT_ENCODER
 
-__all__ = ["ModelSource", "resolve_model", "available_models", "RELEASED_MODELS", "STATE_FILE", "COMPRESSION_FILE"]
+__all__ = ["ModelSource", "ModelStatus", "resolve_model", "model_status", "available_models", "RELEASED_MODELS", "STATE_FILE", "COMPRESSION_FILE"]
 
 STATE_FILE = "state_dict.bin"
 COMPRESSION_FILE = "compression_state_dict.bin"
@@ -91,18 +91,48 @@ def _sibling(state_path: str) -> tp.Optional[str]:
     return p if os.path.isfile(p) else None
 
 
-def available_models(cache_dirs: tp.Optional[tp.Sequence[str]] = None) -> tp.List[tp.Tuple[str, bool, str]]:
-    """(name, loadable here, reason) for 'embedded' and each released model, without loading any.
+@dataclasses.dataclass(frozen=True)
+class ModelStatus:
+    """Whether a model can be used here, without loading it.
 
-    A released model needs its `state_dict.bin` and the T5 text encoder in the local cache.
+    `state`: 'ready' (loads from disk), 'download' (loads after downloading `download_bytes`, when
+    known), or 'unavailable' (`reason` says why: offline, no access, missing files).
     """
-    from ..encoders.text_t5 import t5_repo_candidates
+
+    name: str
+    state: str
+    reason: str
+    download_bytes: tp.Optional[int] = None
+
+    @property
+    def usable(self) -> bool:
+        return self.state != "unavailable"
+
+    @property
+    def summary(self) -> str:
+        """One line for a menu: 'ready', 'downloads 1.4 GB on first use', or why not."""
+        if self.state == "ready":
+            return "ready"
+        if self.state == "download":
+            size = f"{self.download_bytes / 1e9:.1f} GB" if self.download_bytes else "its files"
+            return f"downloads {size} on first use"
+        return f"unavailable: {self.reason}"
+
+
+def model_status(cache_dirs: tp.Optional[tp.Sequence[str]] = None, *, ask_hub: bool = True) -> tp.List[ModelStatus]:
+    """The state of 'embedded' and of each released model. A released model is ready when its
+    `state_dict.bin` and the T5 text encoder are cached; otherwise, unless offline, the Hub is asked
+    (`ask_hub`: one metadata request per file, no download) how much it would download and whether
+    this machine may (a gated repository needs HF_TOKEN)."""
+    from ..encoders.text_t5 import T5_FILES, t5_repo_candidates
+    from ..hub import download_size
 
     out = []
     if os.path.exists(os.path.join(EMBEDDED_DIR, BUNDLE_FILE)):
-        out.append(("embedded", True, "bundled with the application"))
+        out.append(ModelStatus("embedded", "ready", "bundled with the application"))
     else:
-        out.append(("embedded", False, f"the embedded bundle is missing from {EMBEDDED_DIR}"))
+        out.append(ModelStatus("embedded", "unavailable", f"the embedded bundle is missing from {EMBEDDED_DIR}"))
+    t5_repo = t5_repo_candidates(RELEASED_TEXT_ENCODER)[-1]
     t5 = None
     for repo in t5_repo_candidates(RELEASED_TEXT_ENCODER):
         t5 = find_cached_snapshot(repo, ("config.json",), cache_dirs)
@@ -111,14 +141,34 @@ def available_models(cache_dirs: tp.Optional[tp.Sequence[str]] = None) -> tp.Lis
         t5 = None
     drums_note = "" if importlib.util.find_spec("demucs") else (
         "; drums: demucs is not installed, so the uploaded audio is used as the drum stem")
+    t5_bytes: tp.Optional[int] = 0 if t5 else None
     for repo in RELEASED_MODELS:
-        if find_cached_file(repo, STATE_FILE, cache_dirs) is None:
-            out.append((repo, False, "not downloaded. " + download_hint(repo)))
-        elif t5 is None:
-            out.append((repo, False, f"its text encoder {RELEASED_TEXT_ENCODER} is not downloaded. " + download_hint(
-                t5_repo_candidates(RELEASED_TEXT_ENCODER)[-1], include=("*.json", "*.model", "model.safetensors"))))
-        else:
-            out.append((repo, True, "in the local Hugging Face cache" + drums_note))
+        cached = find_cached_file(repo, STATE_FILE, cache_dirs) is not None
+        if cached and t5:
+            out.append(ModelStatus(repo, "ready", "in the local Hugging Face cache" + drums_note))
+            continue
+        missing = "its text encoder " + RELEASED_TEXT_ENCODER if cached else "it"
+        if is_offline():
+            hint = download_hint(t5_repo, include=T5_FILES) if cached else download_hint(repo, include=RELEASED_FILES)
+            out.append(ModelStatus(repo, "unavailable", f"{missing} is not downloaded and HF_HUB_OFFLINE=1. {hint}"))
+            continue
+        if not ask_hub:
+            out.append(ModelStatus(repo, "download", f"{missing} is downloaded on first use"))
+            continue
+        try:
+            size = 0 if cached else download_size(repo, RELEASED_FILES)
+            if t5_bytes is None:
+                t5_bytes = download_size(t5_repo, T5_FILES, "text encoder")
+        except CheckpointError as e:
+            out.append(ModelStatus(repo, "unavailable", e.message))
+            continue
+        out.append(ModelStatus(repo, "download", f"{missing} is downloaded on first use" + drums_note,
+                               size + t5_bytes))
     return out
 
 
+def available_models(cache_dirs: tp.Optional[tp.Sequence[str]] = None) -> tp.List[tp.Tuple[str, bool, str]]:
+    """(name, usable here, reason) for 'embedded' and each released model (see `model_status`,
+    here without asking the Hub)."""
+    return [(m.name, m.usable, m.reason if m.state != "download" else m.summary)
+            for m in model_status(cache_dirs, ask_hub=False)]
