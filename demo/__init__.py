@@ -1,7 +1,12 @@
 """The Gradio web demo of `jasco_core`.
 
-- `demo.ui`: layout, components, event wiring and examples (`build_demo`).
-- `demo.handlers`: turns UI values into generation requests and results into what the page shows.
+- `demo.ui`: layout and event wiring (`build_demo`, `launch_options`).
+- `demo.components`: Gradio components whose own checks name the field at fault (`Checked*`).
+- `demo.handlers`: one thin method per event (`DemoHandlers`): inputs -> library call -> outputs.
+- `demo.inputs`: UI values -> typed values (guidance, solvers, Compare runs), field labels and errors,
+  the controls' defaults from the pipeline.
+- `demo.outputs`: download folders, WAV and JSON records, the stats and compare tables.
+- `demo.runtime`: Stop flags, the progress bar, the ZeroGPU wrapper, the warm-up at start.
 - `demo.plots`: the matplotlib figures (condition previews, trajectories, spectrograms).
 - `demo.examples`: the example inputs bundled in `assets/examples/` and the script that renders them.
 

@@ -13,9 +13,8 @@ import json
 import os
 import typing as tp
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EXAMPLES_DIR = os.path.join(ROOT, "assets", "examples")
-MANIFEST = os.path.join(EXAMPLES_DIR, "examples.json")
+from jasco_core.paths import EXAMPLES_DIR
+
 SAMPLE_RATE = 22050
 DURATION = 10.0
 

@@ -57,8 +57,9 @@ def chord_timeline(segments: tp.Sequence[tp.Tuple[str, float, float]], duration:
     return fig
 
 
-def drums_preview(samples: np.ndarray, sample_rate: int, onsets: tp.Sequence[float], duration: float) -> Figure:
-    """Waveform of the drum stem as the model receives it (cut or padded to the clip), with its hits."""
+def drums_preview(samples: np.ndarray, sample_rate: int, hits: tp.Sequence[float], duration: float) -> Figure:
+    """Waveform of the drum stem as the model receives it (cut or padded to the clip), with the hits
+    the model is shown."""
     fig = _figure(8.0, 1.6)
     ax = fig.add_subplot()
     samples = np.asarray(samples, dtype=np.float32).reshape(-1)
@@ -69,14 +70,14 @@ def drums_preview(samples: np.ndarray, sample_rate: int, onsets: tp.Sequence[flo
     hi = np.array([samples[a:b].max() if b > a else 0.0 for a, b in zip(edges[:-1], edges[1:])])
     t = edges[:-1] / float(sample_rate)
     ax.fill_between(t, lo, hi, color=COLORS[0], linewidth=0)
-    for onset in onsets:
-        ax.axvline(onset, color=COLORS[3], alpha=0.6, linewidth=0.8)
+    for hit in hits:
+        ax.axvline(hit, color=COLORS[3], alpha=0.6, linewidth=0.8)
     ax.set_xlim(0, duration)
     peak = float(np.max(np.abs(samples))) if samples.size else 1.0
     ax.set_ylim(-1.05 * max(peak, 1e-3), 1.05 * max(peak, 1e-3))
     ax.set_yticks([])
     ax.set_xlabel("time (s)")
-    ax.set_title(f"drums: {len(onsets)} hits detected", fontsize=9, loc="left")
+    ax.set_title(f"drums: {len(hits)} hits the model is shown", fontsize=9, loc="left")
     return fig
 
 

@@ -19,12 +19,15 @@ import typing as tp
 
 import gradio as gr
 
+from jasco_core.paths import EXAMPLES_DIR
 from jasco_core.solvers import FIXED_STEP_METHODS, METHODS
 
-from .examples import EXAMPLES_DIR, load_examples
-from .handlers import (COMPARE_HEADERS, COMPARE_PARAMS, COMPARE_PRESETS, DEFAULT_COMPARE_RUNS, GENERATE_PARAMS,
-                       LOG10_TOL_RANGE, MAX_COMPARE_RUNS, MAX_NFE_LIMIT, MAX_SAMPLE_PLAYERS, MIN_DURATION,
-                       STATS_HEADERS, DemoHandlers, field_error)
+from .components import CheckedCheckboxGroup, CheckedDropdown, CheckedNumber, CheckedSlider, name_fields
+from .examples import load_examples
+from .handlers import COMPARE_PARAMS, GENERATE_PARAMS, DemoHandlers
+from .inputs import (COMPARE_PRESETS, DEFAULT_COMPARE_RUNS, LOG10_TOL_RANGE, MAX_COMPARE_RUNS, MAX_NFE_LIMIT,
+                     MAX_SAMPLE_PLAYERS, MAX_SEED, MIN_DURATION)
+from .outputs import COMPARE_HEADERS, STATS_HEADERS
 
 QUEUE_SIZE = 16          # waiting requests beyond this are refused with "queue full"
 PREVIEW_CONCURRENCY = 2  # live previews running at once
@@ -51,56 +54,6 @@ Every control of this tab is a parameter of `/generate` with the page's default;
 """
 
 
-# -- components whose own checks name the field -------------------------------------------------
-def _checked(component, preprocess, payload, expected: str):
-    try:
-        return preprocess(payload)
-    except (gr.Error, TypeError, ValueError):
-        raise field_error(getattr(component, "field", None) or str(component.label),
-                          f"expected {expected}, got {payload!r}") from None
-
-
-class Slider(gr.Slider):
-    is_template = True
-
-    def preprocess(self, payload):
-        if isinstance(payload, str):
-            payload = _checked(self, float, payload, f"a number from {self.minimum:g} to {self.maximum:g}")
-        return _checked(self, super().preprocess, payload, f"a number from {self.minimum:g} to {self.maximum:g}")
-
-
-class Number(gr.Number):
-    is_template = True
-
-    def preprocess(self, payload):
-        span = f"from {self.minimum:g} to {self.maximum:g}" if self.minimum is not None and self.maximum is not None else ""
-        expected = f"{'a whole number' if self.precision == 0 else 'a number'} {span}".strip()
-        if isinstance(payload, str):
-            payload = _checked(self, float, payload, expected)
-        return _checked(self, super().preprocess, payload, expected)
-
-
-class Dropdown(gr.Dropdown):
-    is_template = True
-
-    def preprocess(self, payload):
-        names = ", ".join(repr(value) for _, value in self.choices)
-        return _checked(self, super().preprocess, payload, f"one of {names}")
-
-
-class CheckboxGroup(gr.CheckboxGroup):
-    is_template = True
-
-    def preprocess(self, payload):
-        names = ", ".join(repr(value) for _, value in self.choices)
-        return _checked(self, super().preprocess, payload, f"a list of some of {names}")
-
-
-def _name_fields(controls: tp.Dict[str, tp.Any]) -> None:
-    for name, component in controls.items():
-        component.field = name
-
-
 def launch_options() -> tp.Dict[str, tp.Any]:
     """Keyword arguments for `Blocks.launch` that belong to the page (theme, CSS, example files)."""
     return {"theme": gr.themes.Soft(), "css": CSS, "allowed_paths": [EXAMPLES_DIR]}
@@ -123,10 +76,10 @@ def _conditions(h: DemoHandlers, duration: gr.Slider, prefix: str, open_files: b
     with gr.Row(equal_height=True):
         chords = gr.Textbox(label="Chord progression", value=d.chords, scale=5, elem_id=f"{prefix}chords",
                             placeholder="C:0 Am:2.5 F:5 G:7.5", info=CHORDS_HELP)
-        bpm = Number(label="Tempo (BPM)", value=d.bpm, minimum=20, maximum=400, scale=1, min_width=90,
-                        info="for bars")
-        meter = Dropdown(label="Meter", choices=["4/4", "3/4", "6/8", "2/4", "5/4", "7/8"], value=d.meter,
-                            allow_custom_value=True, scale=1, min_width=110, info="for bars")
+        bpm = CheckedNumber(label="Tempo (BPM)", value=d.bpm, minimum=20, maximum=400, scale=1, min_width=90,
+                            info="for bars")
+        meter = CheckedDropdown(label="Meter", choices=["4/4", "3/4", "6/8", "2/4", "5/4", "7/8"], value=d.meter,
+                                allow_custom_value=True, scale=1, min_width=110, info="for bars")
     chord_plot = gr.Plot(label="Chord timeline", show_label=False, visible=False, elem_id=f"{prefix}chord-plot")
     chord_note = gr.Markdown(elem_classes="preview-note")
     with gr.Accordion("Drums and melody (optional)", open=open_files):
@@ -158,12 +111,12 @@ def _conditions(h: DemoHandlers, duration: gr.Slider, prefix: str, open_files: b
     return _Conditions(text, chords, bpm, meter, drums, melody)
 
 
-def _duration(h: DemoHandlers, elem_id: str) -> Slider:
+def _duration(h: DemoHandlers, elem_id: str) -> CheckedSlider:
     d = h.defaults
-    return Slider(MIN_DURATION, max(d.max_duration, MIN_DURATION + 0.5), value=d.duration, step=0.5,
-                  label="Duration (s)", interactive=d.duration_adjustable, elem_id=elem_id, render=False,
-                  min_width=160,
-                  info=None if d.duration_adjustable else "this model makes clips of a fixed length")
+    return CheckedSlider(MIN_DURATION, max(d.max_duration, MIN_DURATION + 0.5), value=d.duration, step=0.5,
+                         label="Duration (s)", interactive=d.duration_adjustable, elem_id=elem_id, render=False,
+                         min_width=160,
+                         info=None if d.duration_adjustable else "this model makes clips of a fixed length")
 
 
 def _generate_tab(h: DemoHandlers, model: gr.Dropdown) -> tp.Dict[str, tp.Any]:
@@ -174,38 +127,38 @@ def _generate_tab(h: DemoHandlers, model: gr.Dropdown) -> tp.Dict[str, tp.Any]:
             cond = _conditions(h, duration, "", open_files=False)
             with gr.Row(equal_height=True):
                 duration.render()
-                num_samples = Slider(1, MAX_SAMPLE_PLAYERS, value=d.num_samples, step=1, label="Samples",
-                                        min_width=120)
-                seed = Number(label="Seed", value=d.seed, precision=0, minimum=0, maximum=2**31 - 1,
-                              min_width=140, elem_id="seed")
+                num_samples = CheckedSlider(1, MAX_SAMPLE_PLAYERS, value=d.num_samples, step=1, label="Samples",
+                                            min_width=120)
+                seed = CheckedNumber(label="Seed", value=d.seed, precision=0, minimum=0, maximum=MAX_SEED,
+                                     min_width=140, elem_id="seed")
                 random_seed = gr.Checkbox(label="Random seed", value=d.random_seed, min_width=100,
                                           info="the seed used is shown here after a run")
             with gr.Accordion("Guidance", open=False):
                 gr.Markdown("v = w_all \u00b7 v(all conditions) + w_text \u00b7 v(text only) + w_null \u00b7 v(nothing)")
                 with gr.Row():
-                    w_all = Slider(0, max(10.0, d.w_all), value=d.w_all, step=0.25, label="w_all",
-                                      info="pull towards every condition")
-                    w_text = Slider(min(-10.0, d.w_text), max(10.0, d.w_text), value=d.w_text, step=0.25,
-                                       label="w_text",
-                                       info="pull towards the prompt alone; negative: follow chords, melody and drums harder")
+                    w_all = CheckedSlider(0, max(10.0, d.w_all), value=d.w_all, step=0.25, label="w_all",
+                                          info="pull towards every condition")
+                    w_text = CheckedSlider(min(-10.0, d.w_text), max(10.0, d.w_text), value=d.w_text, step=0.25,
+                                           label="w_text",
+                                           info="pull towards the prompt alone; negative: follow chords, melody and drums harder")
                 with gr.Row():
                     null_auto = gr.Checkbox(label="null = 1 \u2212 all \u2212 text", value=d.null_auto)
-                    w_null = Slider(-20, 5, value=d.w_null, step=0.25, label="w_null",
-                                       interactive=not d.null_auto)
+                    w_null = CheckedSlider(-20, 5, value=d.w_null, step=0.25, label="w_null",
+                                           interactive=not d.null_auto)
             with gr.Accordion("Solver", open=False):
                 fixed = d.solver in FIXED_STEP_METHODS
                 with gr.Row():
-                    solver = Dropdown(list(METHODS), value=d.solver, label="Method",
-                                         info="euler/midpoint/rk4: fixed steps; dopri5/bosh3/adaptive_heun: adaptive")
-                    max_nfe = Number(label="NFE cap", value=d.max_nfe, precision=0, minimum=1,
-                                        maximum=MAX_NFE_LIMIT, info="stop a solve after this many evaluations")
-                steps = Slider(1, 200, value=max(1, min(d.steps, 200)), step=1, label="Steps", visible=fixed)
+                    solver = CheckedDropdown(list(METHODS), value=d.solver, label="Method",
+                                             info="euler/midpoint/rk4: fixed steps; dopri5/bosh3/adaptive_heun: adaptive")
+                    max_nfe = CheckedNumber(label="NFE cap", value=d.max_nfe, precision=0, minimum=1,
+                                            maximum=MAX_NFE_LIMIT, info="stop a solve after this many evaluations")
+                steps = CheckedSlider(1, 200, value=max(1, min(d.steps, 200)), step=1, label="Steps", visible=fixed)
                 with gr.Row():
                     lo, hi = LOG10_TOL_RANGE
-                    log10_rtol = Slider(lo, hi, value=d.log10_rtol, step=0.5, label="rtol = 10^x",
-                                           visible=not fixed, info="smaller: more accurate, more NFE")
-                    log10_atol = Slider(lo, hi, value=d.log10_atol, step=0.5, label="atol = 10^x",
-                                           visible=not fixed)
+                    log10_rtol = CheckedSlider(lo, hi, value=d.log10_rtol, step=0.5, label="rtol = 10^x",
+                                               visible=not fixed, info="smaller: more accurate, more NFE")
+                    log10_atol = CheckedSlider(lo, hi, value=d.log10_atol, step=0.5, label="atol = 10^x",
+                                               visible=not fixed)
             adherence = gr.Checkbox(label="Adherence scores", value=d.adherence,
                                     info="measure how well each sample follows the chords, melody and drums (~1 s each)")
             with gr.Row():
@@ -237,7 +190,7 @@ def _generate_tab(h: DemoHandlers, model: gr.Dropdown) -> tp.Dict[str, tp.Any]:
                     bpm=cond.bpm, meter=cond.meter, w_all=w_all, w_text=w_text, null_auto=null_auto, w_null=w_null,
                     solver=solver, steps=steps, log10_rtol=log10_rtol, log10_atol=log10_atol, max_nfe=max_nfe,
                     seed=seed, random_seed=random_seed, num_samples=num_samples, model=model, adherence=adherence)
-    _name_fields(controls)
+    name_fields(controls)
     event = run.click(h.generate, inputs=[controls[name] for name in GENERATE_PARAMS],
                       outputs=[*players, trajectory, spectrogram, stats, downloads, seed, status],
                       api_name="generate", concurrency_id="model", concurrency_limit=1,
@@ -263,17 +216,17 @@ def _compare_tab(h: DemoHandlers, model: gr.Dropdown, generate: tp.Dict[str, tp.
             cond = _conditions(h, duration, "cmp-", open_files=False)
             with gr.Row(equal_height=True):
                 duration.render()
-                seed = Number(label="Seed", value=d.seed, precision=0, minimum=0, maximum=2**31 - 1)
-                w_all = Slider(0, max(10.0, d.w_all), value=d.w_all, step=0.25, label="w_all")
-                w_text = Slider(min(-10.0, d.w_text), max(10.0, d.w_text), value=d.w_text, step=0.25,
-                                   label="w_text", info="null = 1 \u2212 all \u2212 text")
-            runs = CheckboxGroup(list(COMPARE_PRESETS), value=DEFAULT_COMPARE_RUNS, label="Runs",
-                                    info="tolerances of dopri5 presets set both rtol and atol")
+                seed = CheckedNumber(label="Seed", value=d.seed, precision=0, minimum=0, maximum=MAX_SEED)
+                w_all = CheckedSlider(0, max(10.0, d.w_all), value=d.w_all, step=0.25, label="w_all")
+                w_text = CheckedSlider(min(-10.0, d.w_text), max(10.0, d.w_text), value=d.w_text, step=0.25,
+                                       label="w_text", info="null = 1 \u2212 all \u2212 text")
+            runs = CheckedCheckboxGroup(list(COMPARE_PRESETS), value=DEFAULT_COMPARE_RUNS, label="Runs",
+                                        info="tolerances of dopri5 presets set both rtol and atol")
             with gr.Row():
                 extra_runs = gr.Textbox(label="More runs", value="", placeholder="rk4:8, bosh3:1e-4, adaptive_heun:1e-3",
                                         info="'method:steps' (fixed-step) or 'method:tolerance' (adaptive)", scale=3)
-                max_nfe = Number(label="NFE cap per run", value=d.max_nfe, precision=0, minimum=1,
-                                    maximum=MAX_NFE_LIMIT, scale=1)
+                max_nfe = CheckedNumber(label="NFE cap per run", value=d.max_nfe, precision=0, minimum=1,
+                                        maximum=MAX_NFE_LIMIT, scale=1)
             with gr.Row():
                 run = gr.Button("Compare", variant="primary", elem_id="compare-btn", scale=3)
                 stop = gr.Button("Stop", variant="stop", elem_id="cmp-stop-btn", scale=1)
@@ -297,7 +250,7 @@ def _compare_tab(h: DemoHandlers, model: gr.Dropdown, generate: tp.Dict[str, tp.
     controls = dict(text=cond.text, chords=cond.chords, drums=cond.drums, melody=cond.melody, duration=duration,
                     bpm=cond.bpm, meter=cond.meter, w_all=w_all, w_text=w_text, seed=seed, runs=runs,
                     extra_runs=extra_runs, max_nfe=max_nfe, model=model)
-    _name_fields(controls)
+    name_fields(controls)
     event = run.click(h.compare, inputs=[controls[name] for name in COMPARE_PARAMS],
                       outputs=[*players, table, figure, status], api_name="compare", concurrency_id="model",
                       concurrency_limit=1, show_progress_on=[status, table])
@@ -317,8 +270,8 @@ def build_demo(handlers: DemoHandlers) -> gr.Blocks:
                     "a drum loop and a melody. Generate on the first tab; compare ODE solvers on the second.",
                     elem_id="title")
         with gr.Row(equal_height=True):
-            model = Dropdown([(c.label, c.value) for c in h.choices], value=h.default_model, label="Model",
-                                scale=2, min_width=200, elem_id="model")
+            model = CheckedDropdown([(c.label, c.value) for c in h.choices], value=h.default_model, label="Model",
+                                    scale=2, min_width=200, elem_id="model")
             with gr.Column(scale=5):
                 gr.Markdown(h.model_info(), elem_id="model-info")
                 unavailable = h.unavailable_info()

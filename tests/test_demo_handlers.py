@@ -1,4 +1,5 @@
-"""The demo's handlers with a tiny model: outputs, defaults, progress, Stop, errors, comparison, previews."""
+"""The demo's events end to end with a tiny model: audio, figures, tables, downloads, Stop, errors,
+the comparison, the live previews and the model menu."""
 from __future__ import annotations
 
 import json
@@ -13,6 +14,7 @@ from matplotlib.figure import Figure
 
 from demo import handlers as H
 from demo.examples import load_examples
+from demo.inputs import FIELD_LABELS
 from demo_fixtures import TINY_DURATION, tiny_bundle_dir, tiny_handlers  # noqa: F401  (fixtures)
 
 
@@ -39,14 +41,17 @@ def generate(h, **kwargs):
     return result
 
 
-def test_defaults_come_from_the_bundle(tiny_handlers):
-    d = tiny_handlers.defaults
-    assert (d.solver, d.steps, d.duration, d.max_duration) == ("euler", 4, TINY_DURATION, 10.0)
-    assert (d.w_all, d.w_text, d.w_null, d.null_auto) == (3.0, 0.0, -2.0, True)
-    assert d.accepts == ("text", "chords", "drums", "melody") and d.sample_rate == 22050
-    # the API parameters are the handler's inputs, in order
+def example_with_files() -> dict:
+    return next(e for e in load_examples() if e["drums"] and e["melody"])
+
+
+def test_the_api_parameters_are_the_handlers_inputs(tiny_handlers):
     assert H.GENERATE_PARAMS[:4] == ["text", "chords", "drums", "melody"]
     assert "request" not in H.GENERATE_PARAMS and "progress" not in H.GENERATE_PARAMS
+    assert H.COMPARE_PARAMS[-4:] == ["runs", "extra_runs", "max_nfe", "model"]
+    # the page's defaults are the tiny bundle's
+    d = tiny_handlers.defaults
+    assert (d.solver, d.steps, d.duration, d.max_duration) == ("euler", 4, TINY_DURATION, 10.0)
 
 
 def test_generate_with_text_only_gives_audio_plots_stats_and_downloads(tiny_handlers):
@@ -59,6 +64,7 @@ def test_generate_with_text_only_gives_audio_plots_stats_and_downloads(tiny_hand
     table = out["table"]
     assert table["NFE (field evaluations)"] == "4" and table["accepted steps"] == "4"
     assert table["device"] == "cpu" and table["seed"] == str(out["seed"])
+    assert table["adherence scores"] == "no chords, melody or drums given"
     assert "(random)" in out["status"]  # random seed is the default, and it is reported
     wav, json_path = out["downloads"]
     audio, sr = sf.read(wav)
@@ -72,6 +78,8 @@ def test_generate_with_text_only_gives_audio_plots_stats_and_downloads(tiny_hand
     assert [d.split(" ")[1] for _, d in nfe_calls] == ["1", "2", "3", "4"]
     fractions = [f for f, _ in nfe_calls]
     assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(0.75)
+    # the trajectory figure's NFE panel is drawn from the same evaluations
+    assert out["trajectory"].axes[2].get_title(loc="right") == "4 evaluations"
 
 
 def test_fixed_seed_reproduces_and_json_replays(tiny_handlers):
@@ -93,13 +101,15 @@ def test_several_samples_and_an_adaptive_solver(tiny_handlers):
                    adherence=False)
     assert [out[f"player{k}"]["visible"] for k in range(4)] == [True, True, False, False]
     assert len(out["downloads"]) == 3  # two WAVs and the JSON
+    first, second = (sf.read(p)[0] for p in out["downloads"][:2])
+    assert not np.array_equal(first, second)  # two samples, two noises
     nfe = int(out["table"]["NFE (field evaluations)"])
     assert nfe >= 6 and "dopri5, rtol 1e-02" in out["table"]["solver"]
     assert len([ax for ax in out["spectrogram"].axes if ax.images]) == 2
 
 
 def test_conditions_from_the_bundled_examples_and_adherence_scores(tiny_handlers):
-    example = next(e for e in load_examples() if e["drums"] and e["melody"])
+    example = example_with_files()
     out = generate(tiny_handlers, text=example["text"], chords=example["chords"], drums=example["drums"],
                    melody=example["melody"], bpm=example["bpm"], meter=example["meter"], seed=1, random_seed=False)
     table = out["table"]
@@ -107,6 +117,7 @@ def test_conditions_from_the_bundled_examples_and_adherence_scores(tiny_handlers
         assert 0.0 <= float(table[name]) <= 1.0, table
     record = json.load(open(out["downloads"][-1]))
     assert record["parameters"]["drums"] == os.path.basename(example["drums"])  # no server paths in the JSON
+    assert record["parameters"]["melody"] == os.path.basename(example["melody"])
     assert record["parameters"]["chords"][0][1] == 0.0
 
 
@@ -123,6 +134,7 @@ def test_conditions_from_the_bundled_examples_and_adherence_scores(tiny_handlers
     (dict(seed=-1, random_seed=False), "seed"),
     (dict(seed=1.5, random_seed=False), "seed"),
     (dict(w_all=0, w_text=0, null_auto=False, w_null=0), "guidance"),
+    (dict(w_all=80), "w_all"),
     (dict(num_samples=9), "num_samples"),
     (dict(melody="/nonexistent/tune.mid"), "melody"),
     (dict(melody=__file__), "melody"),
@@ -134,7 +146,7 @@ def test_bad_input_is_reported_against_its_field(tiny_handlers, kwargs, field):
         generate(tiny_handlers, text=kwargs.pop("text", "piano"), **kwargs)
     err = info.value
     assert err.message.startswith(f"{field}:"), err.message
-    assert H.FIELD_LABELS[field] in err.title
+    assert FIELD_LABELS[field] in err.title
 
 
 def test_handlers_keep_working_after_an_error(tiny_handlers):
@@ -146,6 +158,7 @@ def test_handlers_keep_working_after_an_error(tiny_handlers):
 def test_stop_interrupts_a_running_solve(tiny_handlers):
     request = types.SimpleNamespace(session_hash="session-a")
     other = types.SimpleNamespace(session_hash="session-b")
+
     def press_stop(n):
         if n == 2:  # after the first field evaluation
             tiny_handlers.stop(request)
@@ -160,6 +173,14 @@ def test_stop_interrupts_a_running_solve(tiny_handlers):
     assert tiny_handlers.generate(text="drone", request=request, progress=Recorder(), adherence=False)[0]["visible"]
 
 
+def test_stop_interrupts_a_comparison(tiny_handlers):
+    request = types.SimpleNamespace(session_hash="session-c")
+    progress = Recorder(lambda n: n == 3 and tiny_handlers.stop(request))
+    with pytest.raises(gr.Error, match="stopped"):
+        tiny_handlers.compare(text="x", runs=["Euler 4", "Euler 8"], request=request, progress=progress)
+    assert not any(d and d.startswith("run 2/2") for _, d in progress.calls)  # the second run never started
+
+
 def test_compare_runs_each_solver_and_measures_error_against_the_tightest(tiny_handlers):
     progress = Recorder()
     out = tiny_handlers.compare(text="lofi beat", chords="Am:0 F:1", seed=3, runs=["Euler 4", "Euler 8"],
@@ -170,57 +191,60 @@ def test_compare_runs_each_solver_and_measures_error_against_the_tightest(tiny_h
     assert rows[0][2] == "4" and rows[1][2] == "8" and int(rows[2][2]) > 0
     assert rows[2][4] == "0 (reference)"
     assert float(rows[0][4]) > float(rows[1][4]) > 0  # Euler converges towards the reference
-    assert isinstance(figure, Figure) and "reference: dopri5 1e-03" in status
+    assert isinstance(figure, Figure) and "reference: dopri5 1e-03" in status and "seed 3" in status
+    # every run is a real clip of the same length, and different solvers give different audio
+    clips = [sf.read(p["value"])[0] for p in players[:3]]
+    assert all(abs(len(c) / 22050 - TINY_DURATION) < 0.05 for c in clips)
+    assert not np.array_equal(clips[0], clips[1])
     descs = [d for _, d in progress.calls if d]
     assert any(d.startswith("run 3/3 (dopri5 1e-03): NFE") for d in descs)
     fractions = [f for f, _ in progress.calls]
     assert max(fractions) <= 1.0 and fractions[-1] > 2 / 3
 
 
-def test_compare_with_default_runs_uses_the_issue_presets():
-    assert H.DEFAULT_COMPARE_RUNS == ["Euler 4", "Euler 8", "Euler 16", "Midpoint 8", "dopri5 1e-3", "dopri5 1e-5"]
-
-
 def test_compare_reports_a_run_stopped_by_the_nfe_cap(tiny_handlers):
     out = tiny_handlers.compare(text="x", runs=["Euler 4"], extra_runs="dopri5:1e-8", max_nfe=6,
                                 progress=Recorder())
     rows = out[H.MAX_COMPARE_RUNS]
-    assert rows[1][-1] == "stopped at the NFE cap" and rows[0][4] == "0 (reference)"
+    assert rows[1][-1] == "stopped at the NFE cap" and rows[1][2] == "> 6" and rows[0][4] == "0 (reference)"
+    assert [p["visible"] for p in out[:2]] == [True, False]  # one player: the finished run
+    with pytest.raises(gr.Error) as info:  # no run finishes: reported against the cap
+        tiny_handlers.compare(text="x", runs=[], extra_runs="dopri5:1e-8", max_nfe=6, progress=Recorder())
+    assert info.value.message.startswith("max_nfe:") and "NFE cap" in info.value.title
 
 
-@pytest.mark.parametrize("runs, extra, message", [
-    ([], "", "tick at least one"),
-    (["Euler 4"], "heun:3", "cannot read 'heun:3'"),
-    (["Euler 4"], "euler:0", "whole number of steps"),
-    (["Euler 4"], "dopri5:2", "tolerance"),
-    (["Nope 3"], "", "unknown preset"),
-    (list(H.COMPARE_PRESETS), "rk4:2", "at most 8 runs"),
+@pytest.mark.parametrize("kwargs, field, message", [
+    (dict(runs=[]), "runs", "tick at least one"),
+    (dict(extra_runs="heun:3"), "extra_runs", "cannot read 'heun:3'"),
+    (dict(runs=["Nope 3"]), "runs", "unknown preset"),
+    (dict(max_nfe=0), "max_nfe", "an integer from 1"),
 ])
-def test_compare_run_choices_are_checked(tiny_handlers, runs, extra, message):
-    with pytest.raises(gr.Error, match=message):
-        tiny_handlers.parse_runs(runs, extra, 1000)
+def test_compare_choices_are_reported_against_their_field(tiny_handlers, kwargs, field, message):
+    with pytest.raises(gr.Error, match=message) as info:
+        tiny_handlers.compare(text="x", progress=Recorder(), **kwargs)
+    assert info.value.message.startswith(f"{field}:") and FIELD_LABELS[field] in info.value.title
 
 
-def test_parse_runs_builds_solver_settings(tiny_handlers):
-    plan = tiny_handlers.parse_runs(["Euler 4", "dopri5 1e-5"], "rk4:8; bosh3@1e-4, euler:4", 1000)
-    assert [(label, c.method, c.steps if c.is_fixed_step else c.rtol) for label, c in plan] == [
-        ("Euler 4", "euler", 4), ("dopri5 1e-5", "dopri5", 1e-5), ("rk4 8", "rk4", 8), ("bosh3 1e-04", "bosh3", 1e-4)]
-
-
-def test_previews(tiny_handlers):
+def test_previews_read_the_conditions_as_the_model_does(tiny_handlers):
     plot, note = tiny_handlers.preview_chords("| C | Am | F G |", 8.0, 120, "4/4")
     assert plot["visible"] and isinstance(plot["value"], Figure) and note.startswith("4 chord(s) over 8 s")
+    assert [t.get_text() for t in plot["value"].axes[0].texts] == ["C", "Am", "F", "G"]  # one bar per chord
     plot, note = tiny_handlers.preview_chords("C:0 Q:1", 8.0, 120, "4/4")
     assert not plot["visible"] and note.startswith("\u26a0\ufe0f chords:")
     plot, note = tiny_handlers.preview_chords("", 8.0, 120, "4/4")
     assert not plot["visible"] and note == ""
-    example = next(e for e in load_examples() if e["drums"] and e["melody"])
+    example = example_with_files()
     plot, note = tiny_handlers.preview_drums(example["drums"], 4.0)
-    assert isinstance(plot["value"], Figure) and "hits in 4 s" in note
+    # the hits drawn are the ones the drum encoder shows the model
+    hits = tiny_handlers.pipeline.read_conditions(drums=example["drums"], duration=4.0).drum_hits
+    assert len(hits) > 0 and f"the model is shown {len(hits)} hits in 4 s" in note
+    assert isinstance(plot["value"], Figure) and len(plot["value"].axes[0].lines) == len(hits)
     plot, note = tiny_handlers.preview_melody(example["melody"], 4.0)
     assert isinstance(plot["value"], Figure) and "voiced" in note
     plot, note = tiny_handlers.preview_melody(__file__, 4.0)
     assert not plot["visible"] and "melody" in note
+    plot, note = tiny_handlers.preview_drums("/nonexistent/loop.wav", 4.0)
+    assert not plot["visible"] and note.startswith("\u26a0\ufe0f drums:")
     plot, note = tiny_handlers.preview_drums(None, 4.0)
     assert not plot["visible"] and note == ""
 
@@ -231,20 +255,14 @@ def test_ui_helpers(tiny_handlers):
     steps, rtol, atol = H.DemoHandlers.solver_controls("dopri5")
     assert (steps["visible"], rtol["visible"], atol["visible"]) == (False, True, True)
     assert H.DemoHandlers.copy_settings("a", 1) == ("a", 1)
-
-
-def test_output_folders_are_bounded(tmp_path):
-    store = H.OutputStore(str(tmp_path), keep=2)
-    made = [store.new_dir() for _ in range(4)]
-    assert sorted(os.listdir(tmp_path)) == sorted(os.path.basename(p) for p in made[-2:])
+    assert "conditions: text, chords, drums, melody" in tiny_handlers.model_info()
 
 
 def test_released_checkpoints_are_listed_and_refused_with_their_reason(tiny_bundle_dir, monkeypatch):
     from jasco_core import checkpoints
 
     monkeypatch.setattr(checkpoints, "available_models", lambda: [
-        ("embedded", False, "bundle missing"), ("facebook/jasco-chords-drums-400M", False, "not in the local cache")],
-        raising=False)
+        ("embedded", False, "bundle missing"), ("facebook/jasco-chords-drums-400M", False, "not in the local cache")])
     h = H.DemoHandlers(tiny_bundle_dir, output_dir=None, warm_up=False)
     labels = [c.label for c in h.choices]
     assert labels[1:] == ["embedded (unavailable)", "facebook/jasco-chords-drums-400M (unavailable)"]
@@ -255,22 +273,3 @@ def test_released_checkpoints_are_listed_and_refused_with_their_reason(tiny_bund
     with pytest.warns(UserWarning, match="unavailable"):  # gr.Warning outside an event
         model, duration, _ = h.select_model("facebook/jasco-chords-drums-400M")
     assert model["value"] == tiny_bundle_dir and duration["maximum"] == 10.0
-
-
-def test_gpu_work_is_wrapped_for_zerogpu_when_spaces_is_importable(monkeypatch):
-    wrapped = []
-
-    class FakeSpaces:
-        @staticmethod
-        def GPU(duration):
-            def decorate(fn):
-                wrapped.append((fn.__name__, duration))
-                return fn
-            return decorate
-
-    monkeypatch.setattr(H, "spaces", FakeSpaces)
-    H._on_gpu(H._run_generation)
-    assert wrapped == [("_run_generation", H.GPU_SECONDS)]
-    monkeypatch.setattr(H, "spaces", None)
-    fn = lambda: None  # noqa: E731
-    assert H._on_gpu(fn) is fn

@@ -26,22 +26,28 @@ def test_project_2d_recovers_a_planar_path():
     path = plane @ basis.T + 5.0
     (coords,), explained = plots.project_2d([path.reshape(12, 20, 15)])
     assert coords.shape == (12, 2)
-    assert explained.sum() == pytest.approx(1.0, abs=1e-9)
-    # distances between points are preserved (the projection is a rotation of the plane)
+    assert explained.sum() == pytest.approx(1.0, rel=1e-6)
+    # distances between points are preserved (the projection is a rotation of the plane), to a
+    # tolerance relative to the size of the path (not to rounding noise of one machine's BLAS)
     d_in = np.linalg.norm(path[:, None] - path[None], axis=-1)
     d_out = np.linalg.norm(coords[:, None] - coords[None], axis=-1)
-    np.testing.assert_allclose(d_out, d_in, atol=1e-8)
+    np.testing.assert_allclose(d_out, d_in, atol=1e-6 * d_in.max())
 
 
 def test_project_2d_shares_axes_between_paths_and_handles_a_single_point():
     a, b = np.zeros((3, 4)), np.ones((2, 4))
+    scale = np.linalg.norm(b[0] - a[0])  # 2: the distance between the two paths' points
+    tol = 1e-6 * scale
     coords, explained = plots.project_2d([a, b])
     assert [c.shape for c in coords] == [(3, 2), (2, 2)]
-    assert np.allclose(coords[0], coords[0][0]) and not np.allclose(coords[0][0], coords[1][0])
+    # one shared projection: each path collapses to a point, the two points stay `scale` apart
+    assert np.abs(coords[0] - coords[0][0]).max() < tol and np.abs(coords[1] - coords[1][0]).max() < tol
+    assert np.linalg.norm(coords[0][0] - coords[1][0]) == pytest.approx(scale, abs=tol)
+    assert explained[0] == pytest.approx(1.0, abs=1e-6) and abs(explained[1]) < 1e-6
     (single,), explained = plots.project_2d([np.ones((1, 5))])
     assert single.shape == (1, 2) and np.all(explained == 0)
     centred, _ = plots.project_2d([a, b], centre_each=True)
-    assert np.allclose(np.concatenate(centred), 0)
+    assert np.abs(np.concatenate(centred)).max() < tol
 
 
 def test_generation_figure_has_trajectory_step_and_nfe_panels():

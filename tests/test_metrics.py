@@ -5,7 +5,9 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from jasco_core.metrics import MetricInputError, chord_accuracy, drum_onset_f1, melody_agreement
+from jasco_core.conditions import AudioClip, MelodyCondition, ParsedChords, pitches_to_salience
+from jasco_core.conditions.encode import ConditionTimeline
+from jasco_core.metrics import MetricInputError, adherence_scores, chord_accuracy, drum_onset_f1, melody_agreement
 
 SR = 22050
 SECONDS = 10.0
@@ -170,3 +172,35 @@ def test_drum_onset_f1_silence(drums):
     assert drum_onset_f1(drums, SR, silence, SR) == 0.0
     with pytest.raises(MetricInputError):
         drum_onset_f1(np.full(SR, np.nan), SR, drums, SR)
+
+
+# ----------------------------------------------------------------------------- all of them
+def timeline(chords=None, melody=None, drums=None) -> ConditionTimeline:
+    """The conditions of a 10 s request as `Pipeline.read_conditions` gives them."""
+    return ConditionTimeline(
+        duration=SECONDS, frames=int(SECONDS * 50), frame_rate=50.0, sample_rate=SR,
+        chords=None if chords is None else ParsedChords(tuple(chords)),
+        melody=None if melody is None else MelodyCondition(pitches_to_salience(melody), melody, 50.0),
+        drums=None if drums is None else AudioClip(drums, SR, SECONDS))
+
+
+def test_adherence_scores_score_each_condition_given(band, drums):
+    pitches = melody_frames(flute_part())
+    scores = adherence_scores(band, SR, timeline(CHORDS, pitches, drums))
+    assert list(scores) == ["chord accuracy", "melody agreement", "drum onset F1"]
+    # each is the metric of that condition, with the timeline's duration, frame rate and drum clip
+    assert scores == {"chord accuracy": chord_accuracy(band, SR, CHORDS, SECONDS),
+                      "melody agreement": melody_agreement(band, SR, pitches, 50.0),
+                      "drum onset F1": drum_onset_f1(band, SR, drums, SR)}
+    assert scores["chord accuracy"] > 0.7 and scores["melody agreement"] > 0.5 and scores["drum onset F1"] > 0.8
+    # only the conditions given are scored; wrong ones score low
+    shifted = [(CHORDS[(i + 1) % len(CHORDS)][0], start) for i, (_, start) in enumerate(CHORDS)]
+    assert list(adherence_scores(band, SR, timeline(chords=shifted))) == ["chord accuracy"]
+    assert adherence_scores(band, SR, timeline(chords=shifted))["chord accuracy"] < 0.3
+    assert adherence_scores(band, SR, timeline()) == {}
+
+
+def test_a_failing_analysis_is_none_and_the_others_still_count(band, drums, caplog):
+    scores = adherence_scores(band, SR, timeline(chords=[("H#q", 0.0)], drums=drums))
+    assert scores["chord accuracy"] is None and scores["drum onset F1"] > 0.8
+    assert "chord accuracy could not be computed" in caplog.text

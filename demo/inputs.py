@@ -1,0 +1,290 @@
+"""UI values -> typed values for the library: numbers, files, text, guidance, solvers, Compare runs.
+
+Every function here takes what a page control (or an API caller) gives and returns what
+`jasco_core` takes, or raises `FieldError` naming the control. The library checks ranges itself
+(durations, seeds, weights, steps), so its errors name the same fields; `user_error` turns any
+`FieldError` into the `gr.Error` the page shows, titled with the control's label (`FIELD_LABELS`,
+dotted library fields such as 'solver.steps' included). `UIDefaults` and `ModelMenu` give the
+controls their initial values and choices from the pipeline's public properties.
+"""
+from __future__ import annotations
+
+import dataclasses
+import html
+import logging
+import math
+import os
+import re
+import typing as tp
+
+import gradio as gr
+
+from jasco_core.errors import FieldError
+from jasco_core.guidance import Guidance
+from jasco_core.pipeline import Pipeline
+from jasco_core.solvers import PRESETS, SolverConfig, SolverConfigError
+
+logger = logging.getLogger(__name__)
+
+MAX_SAMPLE_PLAYERS = 4      # audio players on the Generate tab (one per sample)
+MAX_COMPARE_RUNS = 8        # audio players on the Compare tab (one per run)
+MIN_DURATION = 1.0          # the duration slider's lowest value
+LOG10_TOL_RANGE = (-8.0, -1.0)
+MAX_NFE_LIMIT = 5000        # the page's NFE cap (a shared server: no runaway solves)
+MAX_SEED = 2**31 - 1
+
+# Compare tab: each distinct preset of the library once, in its order ("reference" repeats dopri5 1e-5)
+COMPARE_PRESETS: tp.List[str] = [name for i, (name, cfg) in enumerate(PRESETS.items())
+                                 if cfg not in list(PRESETS.values())[:i]]
+DEFAULT_COMPARE_RUNS = ["Euler 4", "Euler 8", "Euler 16", "Midpoint 8", "dopri5 1e-3", "dopri5 1e-5"]
+
+# field (a page parameter, or a library field, dotted for part of an argument) -> the control's label
+FIELD_LABELS = {
+    "text": "Prompt", "chords": "Chord progression", "bpm": "Tempo (BPM)", "meter": "Meter",
+    "drums": "Drums", "melody": "Melody", "duration": "Duration", "guidance": "Guidance weights",
+    "guidance.all": "w_all", "guidance.text": "w_text", "guidance.null": "w_null",
+    "solver": "Solver", "solver.method": "Solver", "solver.steps": "Steps", "solver.rtol": "rtol",
+    "solver.atol": "atol", "solver.max_nfe": "NFE cap", "seed": "Seed", "num_samples": "Number of samples",
+    "model": "Model", "max_nfe": "NFE cap", "steps": "Steps", "rtol": "rtol", "atol": "atol",
+    "log10_rtol": "rtol", "log10_atol": "atol", "w_all": "w_all", "w_text": "w_text", "w_null": "w_null",
+    "runs": "Runs to compare", "extra_runs": "More runs",
+}
+# library field -> the page parameter that holds it, where their names differ
+PAGE_FIELDS = {
+    "guidance.all": "w_all", "guidance.text": "w_text", "guidance.null": "w_null", "solver.method": "solver",
+    "solver.steps": "steps", "solver.rtol": "rtol", "solver.atol": "atol", "solver.max_nfe": "max_nfe",
+}
+
+
+# -- errors -----------------------------------------------------------------------------------------
+def field_label(field: str) -> str:
+    """The label of the control holding `field` ('solver.steps' -> 'Steps'; else the part before the dot)."""
+    return FIELD_LABELS.get(field) or FIELD_LABELS.get(field.split(".")[0], field)
+
+
+def field_error(field: str, message: str) -> gr.Error:
+    """A `gr.Error` titled with the control at fault; the text is 'field: what is expected'."""
+    text = message if message.startswith(f"{field}:") else f"{field}: {message}"
+    return gr.Error(html.escape(text, quote=False), title=f"Check \u201c{field_label(field)}\u201d",
+                    print_exception=False)
+
+
+def user_error(err: FieldError) -> gr.Error:
+    """Any error of the library or of this module, against the page parameter that holds its field."""
+    return field_error(PAGE_FIELDS.get(err.field, err.field), err.message)
+
+
+# -- plain values -------------------------------------------------------------------------------------
+def number(field: str, value: tp.Any, expected: str, lo: float = -math.inf, hi: float = math.inf,
+           integer: bool = False) -> tp.Union[int, float]:
+    """A finite number in [lo, hi] from a UI or API value (numeric text too)."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        result = float(value)
+    except (TypeError, ValueError):
+        raise FieldError(field, f"expected {expected}, got {value!r}") from None
+    if not math.isfinite(result) or not lo <= result <= hi:
+        raise FieldError(field, f"expected {expected}, got {value!r}")
+    if integer:
+        if result != round(result):
+            raise FieldError(field, f"expected {expected} (a whole number), got {value!r}")
+        return int(round(result))
+    return result
+
+
+def text(field: str, value: tp.Any) -> str:
+    """A text box's value ('' for None)."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise FieldError(field, f"expected text, got {type(value).__name__}")
+    return value
+
+
+def file_value(field: str, value: tp.Any) -> tp.Union[None, str, tuple]:
+    """An uploaded file: a path, Gradio's file dict, or a recorded (rate, samples) pair; None if empty."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, dict):  # gradio_client FileData or {"path": ...}
+        value = value.get("path") or value.get("name")
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        return tuple(value)
+    if isinstance(value, (str, os.PathLike)):
+        if not os.path.isfile(value):
+            raise FieldError(field, f"the uploaded file {os.path.basename(str(value))!r} cannot be found; upload it again")
+        return str(value)
+    raise FieldError(field, f"expected an uploaded file, got {type(value).__name__}")
+
+
+def file_name(value: tp.Any) -> tp.Optional[str]:
+    """How a file input is recorded in the JSON: its base name (never a server path)."""
+    if value is None:
+        return None
+    return os.path.basename(value) if isinstance(value, str) else "<recorded audio>"
+
+
+# -- requests -----------------------------------------------------------------------------------------
+def request_args(text_value, chords, drums, melody, duration, bpm, meter, seed, random_seed) -> tp.Dict[str, tp.Any]:
+    """The arguments of `Pipeline.generate` that both tabs share (seed None: draw one)."""
+    meter = text("meter", meter).strip() or "4/4"
+    if random_seed in (None, True):
+        seed = None
+    else:
+        seed = number("seed", seed, f"a whole number from 0 to {MAX_SEED}", 0, MAX_SEED, integer=True)
+    return dict(text=text("text", text_value), chords=text("chords", chords).strip() or None,
+                drums=file_value("drums", drums), melody=file_value("melody", melody),
+                duration=number("duration", duration, "seconds, e.g. 10"), bpm=bpm, meter=meter, seed=seed)
+
+
+def guidance(w_all, w_text, null_auto, w_null) -> Guidance:
+    """The guidance sliders; 'null = 1 - all - text' ticked (or None) ignores `w_null`."""
+    null = None if null_auto in (None, True) else w_null
+    return Guidance(all=w_all, text=w_text, null=null)
+
+
+def nfe_cap(value) -> int:
+    return number("max_nfe", value, f"an integer from 1 to {MAX_NFE_LIMIT}", 1, MAX_NFE_LIMIT, integer=True)
+
+
+def solver_config(method, steps, log10_rtol, log10_atol, max_nfe) -> SolverConfig:
+    """The solver controls: a method, its steps (fixed-step) or log10 tolerances (adaptive), a cap."""
+    lo, hi = LOG10_TOL_RANGE
+    tolerance = f"log10(%s) between {lo:g} and {hi:g}, e.g. -4 for 1e-4"
+    rtol = 10.0 ** number("rtol", log10_rtol, tolerance % "rtol", lo, hi)
+    atol = 10.0 ** number("atol", log10_atol, tolerance % "atol", lo, hi)
+    return SolverConfig(method=method, steps=steps, rtol=rtol, atol=atol, max_nfe=nfe_cap(max_nfe))
+
+
+def num_samples(value) -> int:
+    return number("num_samples", value, f"an integer from 1 to {MAX_SAMPLE_PLAYERS}", 1, MAX_SAMPLE_PLAYERS,
+                  integer=True)
+
+
+def run_label(config: SolverConfig) -> str:
+    """A typed run's label: 'rk4 8', 'bosh3 1e-04'."""
+    return f"{config.method} {config.steps}" if config.is_fixed_step else f"{config.method} {config.rtol:.0e}"
+
+
+def compare_runs(runs, extra_runs, max_nfe: int) -> tp.List[tp.Tuple[str, SolverConfig]]:
+    """Presets ticked on the page plus typed runs ('rk4:8, bosh3:1e-4') -> labelled solver settings,
+    each distinct setting once, with the NFE cap (at least what a fixed-step run needs)."""
+    plan: tp.List[tp.Tuple[str, SolverConfig]] = []
+    for name in runs or []:
+        if name not in COMPARE_PRESETS:
+            raise FieldError("runs", f"unknown preset {name!r}; expected some of {', '.join(COMPARE_PRESETS)}")
+        plan.append((name, SolverConfig.parse(name, max_nfe=max_nfe)))
+    # runs are separated by ',' ';' or a space before the next method's name ('Euler 4' stays one run)
+    for token in re.split(r"\s*[,;]\s*|\s+(?=[A-Za-z])", text("extra_runs", extra_runs).strip()):
+        if token:
+            try:
+                config = SolverConfig.parse(token, max_nfe=max_nfe)
+            except SolverConfigError as err:
+                raise FieldError("extra_runs", err.message) from None
+            plan.append((run_label(config), config))
+    unique: tp.List[tp.Tuple[str, SolverConfig]] = []
+    for label, config in plan:
+        if all(config != c for _, c in unique):
+            unique.append((label, config))
+    if not unique:
+        raise FieldError("runs", "tick at least one preset or type runs such as 'euler:8, dopri5:1e-4'")
+    if len(unique) > MAX_COMPARE_RUNS:
+        raise FieldError("runs", f"at most {MAX_COMPARE_RUNS} runs at a time; {len(unique)} were chosen")
+    return unique
+
+
+# -- defaults and the model menu ----------------------------------------------------------------------
+def _log10(value: float) -> float:
+    """A tolerance on the half-decade grid of the tolerance sliders."""
+    return float(min(max(round(math.log10(value) * 2) / 2, LOG10_TOL_RANGE[0]), LOG10_TOL_RANGE[1]))
+
+
+@dataclasses.dataclass(frozen=True)
+class UIDefaults:
+    """Initial value of every control, from the model's measured defaults. These are also the
+    defaults of the `/generate` and `/compare` API parameters."""
+
+    model: str
+    sample_rate: int
+    frame_rate: float
+    accepts: tp.Tuple[str, ...]
+    duration: float
+    max_duration: float
+    w_all: float
+    w_text: float
+    w_null: float
+    null_auto: bool
+    solver: str
+    steps: int
+    log10_rtol: float
+    log10_atol: float
+    max_nfe: int
+    text: str = ""
+    chords: str = ""
+    bpm: float = 120.0
+    meter: str = "4/4"
+    seed: int = 0
+    random_seed: bool = True
+    num_samples: int = 1
+    adherence: bool = True
+
+    @property
+    def duration_adjustable(self) -> bool:
+        return self.max_duration > MIN_DURATION
+
+    @classmethod
+    def from_pipeline(cls, pipe: Pipeline, model: str) -> "UIDefaults":
+        d = pipe.defaults
+        weights = d.guidance.weights()
+        return cls(
+            model=model, sample_rate=pipe.sample_rate, frame_rate=pipe.frame_rate, accepts=tuple(pipe.accepts),
+            duration=float(min(d.duration, pipe.max_duration)), max_duration=pipe.max_duration,
+            w_all=weights["all"], w_text=weights["text"], w_null=weights["null"], null_auto=d.guidance.null is None,
+            solver=d.solver.method, steps=int(d.solver.steps), log10_rtol=_log10(d.solver.rtol),
+            log10_atol=_log10(d.solver.atol), max_nfe=min(int(d.solver.max_nfe), MAX_NFE_LIMIT))
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelChoice:
+    value: str          # what `load_pipeline` takes
+    label: str          # what the dropdown shows
+    available: bool
+    reason: str = ""
+
+
+class ModelMenu:
+    """The model menu: the loaded model first, then every released checkpoint (unavailable ones
+    with the reason); `pipeline(value)` turns the menu's value into a loaded `Pipeline`."""
+
+    def __init__(self, default: str, pipe: Pipeline, loader: tp.Callable[[str], Pipeline]):
+        self.default, self.default_pipeline, self._loader = default, pipe, loader
+        label = default if default == "embedded" else f"{pipe.name} (local bundle)"
+        self.choices = [ModelChoice(default, label, True)]
+        try:
+            from jasco_core import checkpoints
+            listed = checkpoints.available_models()
+        except Exception as err:  # noqa: BLE001 -- a broken cache must not stop the demo
+            logger.warning("cannot list released checkpoints: %s", err)
+            listed = []
+        for name, available, reason in listed:
+            if name != default:
+                self.choices.append(ModelChoice(name, name if available else f"{name} (unavailable)",
+                                                bool(available), str(reason or "")))
+
+    def pipeline(self, value: tp.Optional[str]) -> Pipeline:
+        if value in (None, "", self.default):
+            return self.default_pipeline
+        choice = next((c for c in self.choices if c.value == value), None)
+        if choice is None:
+            known = ", ".join(repr(c.value) for c in self.choices)
+            raise FieldError("model", f"unknown model {value!r}; expected one of {known}")
+        if not choice.available:
+            raise FieldError("model", f"{value!r} is unavailable: {choice.reason or 'not in the local cache'}; "
+                                      f"choose {self.default!r}")
+        return self._loader(value)
+
+    def unavailable(self) -> str:
+        """Markdown list of the checkpoints that cannot be chosen, and why ('' if none)."""
+        return "\n".join(f"- *{html.escape(c.value, quote=False)}*: "
+                         f"{html.escape(c.reason or 'not found in the local cache', quote=False)}"
+                         for c in self.choices if not c.available)

@@ -1,0 +1,116 @@
+"""What results become on the page: download folders, WAV and JSON files, players and tables,
+from real generations and a real comparison of the tiny model."""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from demo import outputs as O
+from demo.examples import load_examples
+from demo.handlers import GENERATE_PARAMS
+from demo_fixtures import TINY_DURATION, tiny_handlers  # noqa: F401  (fixture)
+from jasco_core import metrics
+from jasco_core.compare import compare_solvers
+from jasco_core.guidance import Guidance
+from jasco_core.solvers import SolverConfig
+
+SOLVER = SolverConfig("euler", steps=3, max_nfe=50)
+GUIDANCE = Guidance(3, 0)
+
+
+@pytest.fixture(scope="module")
+def example() -> dict:
+    return next(e for e in load_examples() if e["drums"] and e["melody"])
+
+
+@pytest.fixture(scope="module")
+def result(tiny_handlers, example):
+    """Two samples with chords, drums and melody."""
+    return tiny_handlers.pipeline.generate("jazz trio", chords="C:0 Am:1", drums=example["drums"],
+                                           melody=example["melody"], guidance=GUIDANCE, solver=SOLVER, seed=4,
+                                           num_samples=2, duration=TINY_DURATION)
+
+
+def test_output_folders_are_bounded(tmp_path):
+    store = O.OutputStore(str(tmp_path), keep=2)
+    made = [store.new_dir() for _ in range(4)]
+    assert sorted(os.listdir(tmp_path)) == sorted(os.path.basename(p) for p in made[-2:])
+    assert all(os.path.isdir(p) for p in made[-2:])
+
+
+def test_wavs_hold_the_generated_audio(result, tmp_path):
+    paths = O.write_wavs(str(tmp_path), ["take 1", "take/2"], result.audio, result.sample_rate)
+    assert [os.path.basename(p) for p in paths] == ["take_1.wav", "take_2.wav"]
+    for path, clip in zip(paths, result.audio):
+        audio, sr = sf.read(path, dtype="float32")
+        assert sr == result.sample_rate and audio.shape == clip.shape
+        np.testing.assert_allclose(audio, clip, atol=1.5 / 32768)  # 16-bit PCM
+
+
+def test_json_record_replays_the_result_without_server_paths(result, example, tmp_path):
+    inputs = O.replay_inputs(dict(text="jazz trio", chords="C:0 Am:1", drums=example["drums"], melody=example["melody"],
+                                  duration=TINY_DURATION, bpm=120.0, meter="4/4", seed=4),
+                             GUIDANCE, SOLVER, 2, result, "tiny")
+    assert set(inputs) == set(GENERATE_PARAMS) - {"adherence"}
+    assert (inputs["solver"], inputs["steps"], inputs["seed"], inputs["random_seed"]) == ("euler", 3, 4, False)
+    assert (inputs["w_all"], inputs["w_null"], inputs["null_auto"]) == (3.0, -2.0, True)
+    assert inputs["log10_rtol"] == pytest.approx(-5.0)
+    path = O.write_record(str(tmp_path / "run.json"), result, inputs, ["/srv/a.wav", "/srv/b.wav"])
+    record = json.load(open(path))
+    assert record["parameters"]["drums"] == os.path.basename(example["drums"])
+    assert record["parameters"]["melody"] == os.path.basename(example["melody"])
+    assert example["drums"] not in open(path).read()
+    assert record["parameters"]["seed"] == 4 and record["parameters"]["chords"] == [["C", 0.0], ["Am", 1.0]]
+    assert record["result"]["files"] == ["a.wav", "b.wav"] and record["result"]["nfe"] == 3
+    assert record["result"]["accepted_steps"] == 3 and record["demo_inputs"] == json.loads(json.dumps(inputs))
+
+
+def test_players_show_the_files_and_hide_the_rest():
+    shown = O.players(["a.wav", "b.wav"], ["A", "B"], 4)
+    assert [(p["value"], p["visible"], p.get("label")) for p in shown] == [
+        ("a.wav", True, "A"), ("b.wav", True, "B"), (None, False, None), (None, False, None)]
+
+
+def test_stats_rows_describe_the_run(result):
+    rows = dict(O.stats_rows(result, "tiny", SOLVER, GUIDANCE))
+    assert rows["NFE (field evaluations)"] == "3" and rows["accepted steps"] == "3"
+    assert rows["solver"] == "euler, 3 steps, NFE cap 50"
+    assert rows["guidance"] == "w_all 3, w_text 0, w_null -2"
+    assert rows["audio"] == f"2 \u00d7 {TINY_DURATION:.2f} s at 22050 Hz"
+    assert rows["seed"] == "4" and rows["model"] == "tiny" and rows["device"] == "cpu"
+    assert rows["warnings"] == "; ".join(result.warnings)  # e.g. the drum loop is cut to the clip
+
+
+def test_adherence_rows_score_each_sample_for_each_condition(result, tiny_handlers):
+    rows = O.adherence_rows(result)
+    assert [name for name, _ in rows] == ["chord accuracy", "melody agreement", "drum onset F1"]
+    for k, clip in enumerate(result.audio):
+        scores = metrics.adherence_scores(clip, result.sample_rate, result.previews)
+        assert [value.split(", ")[k] for _, value in rows] == [f"{scores[name]:.2f}" for name, _ in rows]
+    plain = tiny_handlers.pipeline.generate("piano", solver=SOLVER, guidance=GUIDANCE, seed=0, duration=1.0)
+    assert O.adherence_rows(plain) == [["adherence scores", "no chords, melody or drums given"]]
+
+
+def test_compare_rows_and_traces(tiny_handlers):
+    comparison = compare_solvers(tiny_handlers.pipeline, ["euler:2", "euler:4", "dopri5:1e-5"], text="beat",
+                                 seed=1, duration=1.0, guidance=GUIDANCE)
+    runs = comparison.runs
+    comparison_capped = compare_solvers(tiny_handlers.pipeline, ["euler:2", SolverConfig("dopri5", rtol=1e-8,
+                                        atol=1e-8, max_nfe=5)], text="beat", seed=1, duration=1.0, guidance=GUIDANCE)
+    rows = O.compare_rows(["E2", "E4", "D"], comparison)
+    assert [r[:3] for r in rows] == [["E2", "euler, 2 steps", "2"], ["E4", "euler, 4 steps", "4"],
+                                     ["D", "dopri5, rtol 1e-05, atol 1e-05", str(runs[2].nfe)]]
+    assert rows[2][4] == "0 (reference)" and float(rows[0][4]) == pytest.approx(runs[0].rmse, rel=0.01)
+    assert float(rows[0][4]) > float(rows[1][4]) > 0
+    capped = O.compare_rows(["E2", "D"], comparison_capped)
+    assert capped[1] == ["D", "dopri5, rtol 1e-08, atol 1e-08", "> 5", "", "", "stopped at the NFE cap"]
+    assert capped[0][4] == "0 (reference)"
+    traces = O.run_traces(["E2", "E4", "D"], comparison)
+    assert [(t.label, t.method, t.nfe, t.is_reference) for t in traces] == [
+        ("E2", "euler", 2, False), ("E4", "euler", 4, False), ("D", "dopri5", runs[2].nfe, True)]
+    assert traces[0].latents.shape[0] == 3 and traces[0].latents.ndim == 3  # z_t at 2 steps and the end
+    assert [t.label for t in O.run_traces(["E2", "D"], comparison_capped)] == ["E2"]
