@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import shutil
+import sys
 import typing as tp
 
 from .errors import CheckpointError
@@ -82,8 +83,12 @@ _TRUE = ("1", "true", "yes", "on")
 
 
 def is_offline() -> bool:
-    """`HF_HUB_OFFLINE` as the ecosystem reads it, but at call time (huggingface_hub reads it at import)."""
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE
+    """`HF_HUB_OFFLINE` read now, or as huggingface_hub read it at its import (it refuses every request
+    then, whatever the environment says later)."""
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE:
+        return True
+    constants = sys.modules.get("huggingface_hub.constants")
+    return bool(getattr(constants, "HF_HUB_OFFLINE", False))
 
 
 def hub_endpoint() -> str:
@@ -205,7 +210,7 @@ def _hub_errors(repo_id: str, what: str):
         raise CheckpointError("model", f"downloading {repo_id} from {hub_endpoint()} failed ({type(e).__name__}: {e}). "
                               "Run again to resume; set HF_HUB_OFFLINE=1 to use only the local cache") from None
     except Exception as e:  # httpx transport errors are not OSErrors
-        if type(e).__module__.split(".")[0] in ("httpx", "httpcore", "requests", "urllib3", "h11"):
+        if type(e).__module__.split(".")[0] in ("httpx", "httpx2", "httpcore", "requests", "urllib3", "h11"):
             raise CheckpointError("model", f"downloading {repo_id} from {hub_endpoint()} failed ({type(e).__name__}: "
                                   f"{e}). Run again to resume; set HF_HUB_OFFLINE=1 to use only the local cache") from None
         raise

@@ -98,3 +98,22 @@ def hub_env(tiny_hub, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.delenv("AUDIOCRAFT_CACHE_DIR", raising=False)
     return tiny_hub
+
+
+@pytest.fixture
+def fake_hub(monkeypatch, tmp_path):
+    """A started, empty Hugging Face Hub on 127.0.0.1 (`tests/hub_server.py`), with the real client
+    prepared to talk to it: online, anonymous."""
+    from tests.hub_server import running_hub
+    with running_hub(monkeypatch, tmp_path) as hub:
+        yield hub
+
+
+@pytest.fixture(scope="session")
+def released_repos(tmp_path_factory):
+    """The files of a released model repository (the reference checkpoint), of its T5 and of its
+    EnCodec, as a Hub would serve them: {repo id: {filename: path}}."""
+    from tests.released_fixtures import build_released_repos
+    if not os.path.exists(REF_STATE):
+        pytest.skip(f"reference checkpoint not found at {REF_STATE}")
+    return build_released_repos(tmp_path_factory.mktemp("released_repos"), CHECKPOINT_FORMAT)

@@ -6,7 +6,7 @@ against it. Standard library only (plus pytest for the optional fixture).
 
 Usage::
 
-    def test_something(fake_hub, tmp_path):          # fixture below: online client, anonymous, fresh hub
+    def test_something(fake_hub, tmp_path):          # fixture in conftest.py: online client, anonymous, fresh hub
         fake_hub.add_repo("org/model", {"config.json": b"{}", "model.bin": "/path/on/disk"})
         path = hf_hub_download("org/model", "config.json", cache_dir=tmp_path / "cache",
                                endpoint=fake_hub.url)
@@ -172,6 +172,11 @@ class FakeHub:
         `Content-Length`, send `after_bytes` bytes of the body, then close the connection."""
         with self._lock:
             self._interrupts.setdefault((repo_id, filename), []).extend([after_bytes] * times)
+
+    def clear_interrupts(self) -> None:
+        """Forget the interruptions still pending (the connection is back)."""
+        with self._lock:
+            self._interrupts.clear()
 
     def truncate(self, repo_id: str, filename: str, n_bytes: int, *, keep_advertised_size: bool = False,
                  repo_type: str = "model") -> None:
@@ -532,17 +537,3 @@ def running_hub(monkeypatch=None, tmp_path: Path | None = None) -> Iterator[Fake
         prepare_client(monkeypatch, tmp_path)
     with FakeHub() as hub:
         yield hub
-
-
-try:
-    import pytest
-except ImportError:  # pragma: no cover
-    pytest = None
-
-if pytest is not None:
-    @pytest.fixture
-    def fake_hub(monkeypatch, tmp_path) -> Iterator[FakeHub]:
-        """A started, empty FakeHub with the client prepared (`prepare_client`). Import it into a test
-        module (`from tests.hub_server import fake_hub  # noqa: F401`) to use it."""
-        with running_hub(monkeypatch, tmp_path) as hub:
-            yield hub

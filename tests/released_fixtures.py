@@ -168,3 +168,56 @@ def build_tiny_hub(root):
         torch.save(torch.load(str(full / n), weights_only=True), os.path.join(f, n))
         for n in ("state_dict.bin", "compression_state_dict.bin")])
     return {"cache": cache, "full": str(full), "slim": str(slim), "encodec": encodec}
+
+
+# ---------------------------------------------------------------------------------------------
+# The released repositories as the Hub serves them: the reference checkpoint (the released format,
+# tiny sizes: t5-base width 768, EnCodec 32 kHz latents of 128) plus a tiny random T5 with t5-base's
+# width and a tiny random EnCodec with encodec_32khz's rate, hop and latent width.
+# ---------------------------------------------------------------------------------------------
+RELEASED_REPO = "facebook/jasco-chords-drums-400M"
+T5_BASE_REPO = "google-t5/t5-base"          # where `t5-base` lives on the Hub now
+ENCODEC_32K_REPO = "facebook/encodec_32khz"
+
+
+def _tiny_t5_base_width(folder):
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast, T5Config, T5EncoderModel
+
+    vocab = {"<pad>": 0, "</s>": 1, "<unk>": 2, **{w: i + 3 for i, w in enumerate(WORDS)}}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
+    PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>",
+                            unk_token="<unk>").save_pretrained(folder)
+    torch.manual_seed(3)
+    config = T5Config(vocab_size=len(vocab), d_model=768, d_kv=4, d_ff=16, num_layers=1, num_heads=2,
+                      relative_attention_num_buckets=8, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
+    T5EncoderModel(config).save_pretrained(folder)
+
+
+def _tiny_encodec_32khz(folder):
+    from transformers import EncodecConfig, EncodecModel
+
+    torch.manual_seed(4)
+    config = EncodecConfig(upsampling_ratios=[8, 5, 4, 4], target_bandwidths=[0.55], num_filters=2,
+                           sampling_rate=32000, codebook_size=2048, hidden_size=128, codebook_dim=128,
+                           num_lstm_layers=1, use_causal_conv=False, normalize=False, use_conv_shortcut=False)
+    model = EncodecModel(config).eval()
+    with torch.no_grad():
+        for layer in model.quantizer.layers:
+            layer.codebook.embed.normal_()
+    model.save_pretrained(folder)
+
+
+def build_released_repos(root, reference_dir: str):
+    """{repo id: {filename: path}} for a released model repository (the reference checkpoint), its
+    T5 text encoder and its pretrained EnCodec, written under `root`."""
+    repos = {RELEASED_REPO: {name: os.path.join(reference_dir, name)
+                             for name in ("state_dict.bin", "compression_state_dict.bin")}}
+    for repo, build in ((T5_BASE_REPO, _tiny_t5_base_width), (ENCODEC_32K_REPO, _tiny_encodec_32khz)):
+        folder = os.path.join(str(root), repo.replace("/", "--"))
+        os.makedirs(folder)
+        build(folder)
+        repos[repo] = {name: os.path.join(folder, name) for name in sorted(os.listdir(folder))}
+    return repos

@@ -32,7 +32,7 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
-from tests.hub_server import FakeHub, fake_hub  # noqa: F401  (fixture)
+from tests.hub_server import FakeHub
 
 REPO = "org/tiny-model"
 CONFIG = b'{"dim": 32}'

@@ -55,8 +55,9 @@ def read_checkpoint(path: str) -> tp.Dict[str, tp.Any]:
                 f"model: {path} refused: loading it would run code stored in the file (it holds pickled "
                 f"objects other than tensors and plain containers). Only checkpoints made of tensors, dicts, "
                 f"lists, strings and numbers are loaded. Detail: {detail[0][:300]}") from None
-        raise CheckpointError(f"model: {path} is not a readable torch checkpoint: "
-                              f"{type(e).__name__}: {text[:300]}") from None
+        raise CheckpointError(f"model: {path} is not a readable torch checkpoint ({type(e).__name__}: {text[:300]}). "
+                              "If it came from the Hub, the download is incomplete or corrupt: delete it from the cache "
+                              "(`hf cache rm`, or remove the folder) and load again") from None
     if not isinstance(pkg, dict):
         raise CheckpointError(f"model: {path}: expected a dict at the top level, got {type(pkg).__name__}")
     return pkg
