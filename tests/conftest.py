@@ -117,3 +117,26 @@ def released_repos(tmp_path_factory):
     if not os.path.exists(REF_STATE):
         pytest.skip(f"reference checkpoint not found at {REF_STATE}")
     return build_released_repos(tmp_path_factory.mktemp("released_repos"), CHECKPOINT_FORMAT)
+
+
+# -- a rendered drum pattern, shared by the drums, audio and metrics tests -------------------------
+HITS = [0.0, 0.5, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 3.25, 3.5]
+
+
+def drum_track(fs=48000):
+    """A rendered kick/snare/hat pattern (General MIDI drum kit), mono float."""
+    import numpy as np
+    import pretty_midi
+
+    pm = pretty_midi.PrettyMIDI()
+    kit = pretty_midi.Instrument(program=0, is_drum=True, name="Kit")
+    for k, t in enumerate(HITS):
+        pitch = 36 if k % 2 == 0 else 38
+        kit.notes.append(pretty_midi.Note(velocity=110, pitch=pitch, start=0.05 + t, end=0.05 + t + 0.1))
+    pm.instruments.append(kit)
+    return pm.fluidsynth(fs=fs).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def drums48k():
+    return drum_track(48000)

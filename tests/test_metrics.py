@@ -5,9 +5,11 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from jasco_core.conditions import AudioClip, MelodyCondition, ParsedChords, pitches_to_salience
+from jasco_core.conditions import AudioClip, MelodyCondition, ParsedChords, load_drums, pitches_to_salience
 from jasco_core.conditions.encode import ConditionTimeline
-from jasco_core.metrics import MetricInputError, adherence_scores, chord_accuracy, drum_onset_f1, melody_agreement
+from jasco_core.metrics import (MetricInputError, adherence_scores, chord_accuracy, drum_onset_f1, melody_agreement,
+                                onset_times)
+from tests.conftest import HITS
 
 SR = 22050
 SECONDS = 10.0
@@ -204,3 +206,17 @@ def test_a_failing_analysis_is_none_and_the_others_still_count(band, drums, capl
     scores = adherence_scores(band, SR, timeline(chords=[("H#q", 0.0)], drums=drums))
     assert scores["chord accuracy"] is None and scores["drum onset F1"] > 0.8
     assert "chord accuracy could not be computed" in caplog.text
+
+
+def test_onsets_match_the_hits(drums48k):
+    wav = load_drums((drums48k, 48000), sample_rate=32000, duration=4.0)
+    onsets = onset_times(wav, 32000)
+    expected = np.array(HITS) + 0.05
+    found = [np.min(np.abs(onsets - t)) < 0.04 for t in expected]
+    assert np.mean(found) >= 0.9, (onsets, expected)
+    assert len(onsets) <= len(expected) + 3
+
+
+def test_onset_times_refuses_non_finite_audio():
+    with pytest.raises(MetricInputError):
+        onset_times(np.full(1000, np.nan, np.float32), 16000)
