@@ -140,3 +140,14 @@ def drum_track(fs=48000):
 @pytest.fixture(scope="session")
 def drums48k():
     return drum_track(48000)
+
+
+# -- the released chord vocabulary, shared by the chord tests -------------------------------------
+def vocabulary():
+    from jasco_core.conditions import load_vocabulary
+    return load_vocabulary()
+
+
+def idx(label: str) -> int:
+    """Index of a vocabulary label."""
+    return vocabulary().index_of(label)

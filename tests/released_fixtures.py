@@ -97,7 +97,8 @@ def _put_in_cache(cache, repo, save):
     return folder
 
 
-def _tiny_t5(folder):
+def _tiny_t5(folder, d_model=T5_DIM, d_ff=32, num_layers=2, num_heads=4, seed=0):
+    """A tiny random T5 encoder with a word-level tokenizer of `WORDS`, saved like a Hub repository."""
     from tokenizers import Tokenizer, models, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast, T5Config, T5EncoderModel
 
@@ -107,8 +108,8 @@ def _tiny_t5(folder):
     tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
     PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>",
                             unk_token="<unk>").save_pretrained(folder)
-    torch.manual_seed(0)
-    config = T5Config(vocab_size=len(vocab), d_model=T5_DIM, d_kv=4, d_ff=32, num_layers=2, num_heads=4,
+    torch.manual_seed(seed)
+    config = T5Config(vocab_size=len(vocab), d_model=d_model, d_kv=4, d_ff=d_ff, num_layers=num_layers, num_heads=num_heads,
                       relative_attention_num_buckets=8, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
     T5EncoderModel(config).save_pretrained(folder)
 
@@ -181,19 +182,7 @@ ENCODEC_32K_REPO = "facebook/encodec_32khz"
 
 
 def _tiny_t5_base_width(folder):
-    from tokenizers import Tokenizer, models, pre_tokenizers, processors
-    from transformers import PreTrainedTokenizerFast, T5Config, T5EncoderModel
-
-    vocab = {"<pad>": 0, "</s>": 1, "<unk>": 2, **{w: i + 3 for i, w in enumerate(WORDS)}}
-    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
-    PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>",
-                            unk_token="<unk>").save_pretrained(folder)
-    torch.manual_seed(3)
-    config = T5Config(vocab_size=len(vocab), d_model=768, d_kv=4, d_ff=16, num_layers=1, num_heads=2,
-                      relative_attention_num_buckets=8, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
-    T5EncoderModel(config).save_pretrained(folder)
+    _tiny_t5(folder, d_model=768, d_ff=16, num_layers=1, num_heads=2, seed=3)
 
 
 def _tiny_encodec_32khz(folder):

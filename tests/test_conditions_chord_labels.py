@@ -4,19 +4,11 @@ import json
 
 import pytest
 
-from jasco_core.conditions import (
-    load_vocabulary,
-    parse_chord_label,
-    to_vocabulary,
-)
+from jasco_core.conditions import parse_chord_label, to_vocabulary
 from jasco_core.conditions.vocabulary import DEFAULT_VOCABULARY_PATH
+from tests.conftest import vocabulary
 
-VOCAB = load_vocabulary()
-NULL = VOCAB.null_index
-
-
-def idx(label):
-    return VOCAB.index_of(label)
+VOCAB = vocabulary()
 
 
 def test_every_vocabulary_label_parses_to_itself():

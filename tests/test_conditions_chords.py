@@ -11,17 +11,13 @@ from jasco_core.conditions import (
     ParsedChords,
     chord_segments,
     frame_chords,
-    load_vocabulary,
     parse_progression,
     parse_tempo,
 )
+from tests.conftest import idx, vocabulary
 
-VOCAB = load_vocabulary()
+VOCAB = vocabulary()
 NULL = VOCAB.null_index
-
-
-def idx(label):
-    return VOCAB.index_of(label)
 
 
 def test_out_of_vocabulary_chord_warns_with_both_names():

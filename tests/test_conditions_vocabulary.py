@@ -4,17 +4,10 @@ import json
 
 import pytest
 
-from jasco_core.conditions import (
-    load_vocabulary,
-)
 from jasco_core.conditions.vocabulary import DEFAULT_VOCABULARY_PATH
+from tests.conftest import vocabulary
 
-VOCAB = load_vocabulary()
-NULL = VOCAB.null_index
-
-
-def idx(label):
-    return VOCAB.index_of(label)
+VOCAB = vocabulary()
 
 
 def test_vocabulary_matches_json():
