@@ -24,7 +24,9 @@ import torch
 from .checkpoints.bundle import GenerationDefaults, ModelBundle
 from .conditions.encode import ConditionTimeline, EncodedConditions, encode_conditions, read_conditions
 from .errors import FieldError, check_bool, check_integer, check_number, check_text, describe_value
+from .editing import EditError, encode_audio, extension_known, read_edit_audio, region_known, splice
 from .guidance import Guidance, build_guided_field
+from .longform import WindowResult, slice_inputs, solve_windows, window_progress
 from .solvers import Progress, SolverConfig, Trajectory, integrate
 
 logger = logging.getLogger(__name__)
@@ -32,6 +34,8 @@ logger = logging.getLogger(__name__)
 MAX_TEXT_CHARS = 1000
 MAX_SAMPLES = 8
 MIN_DURATION = 0.5
+MAX_LONG_SECONDS = 300.0      # the longest clip, in windows of the model's length
+CONTEXT_FRACTION = 0.25       # of each further window, the part given from what precedes it
 BPM_RANGE = (20.0, 400.0)
 MAX_SEED = 2**63 - 1
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -65,6 +69,7 @@ class GenerationResult:
     timings: tp.Dict[str, float]       # seconds per stage: conditions, sampling, decoding
     parameters: tp.Dict[str, tp.Any]   # everything needed to reproduce this result
     previews: ConditionTimeline        # the conditions as the model followed them (chords, melody, drums)
+    windows: tp.List[WindowResult] = dataclasses.field(default_factory=list)  # one per solved window
 
     @property
     def conditions(self) -> tp.Dict[str, tp.Any]:
@@ -105,7 +110,22 @@ class Pipeline:
 
     @property
     def max_duration(self) -> float:
+        """The longest clip `generate` makes (seconds): windows of the model's length beyond it."""
+        return MAX_LONG_SECONDS
+
+    @property
+    def window_seconds(self) -> float:
+        """The model's native window: the clip length it was trained on (10 s for JASCO)."""
         return float(self.bundle.max_duration)
+
+    @property
+    def window_frames(self) -> int:
+        return int(round(self.window_seconds * self.frame_rate))
+
+    @property
+    def context_frames(self) -> int:
+        """Frames of a window given from what precedes it (`CONTEXT_FRACTION` of the window)."""
+        return int(round(self.window_frames * CONTEXT_FRACTION))
 
     @property
     def accepts(self) -> tp.Tuple[str, ...]:
@@ -144,60 +164,135 @@ class Pipeline:
         Args:
             text: the prompt ('' for none), at most 1000 characters.
             chords: text such as 'C:0 Am:2.5 F:5 G:7.5' or '| C | Am |', or [(label, start), ...].
-            drums: a drum recording: a path, or (waveform, sample_rate).
+            drums: a drum recording: a path, or (waveform, sample_rate); looped when shorter than a
+                clip longer than the model's window.
             melody: a path (audio, MIDI, .npy/.pt salience), a [53, T] salience matrix, or pitches.
             guidance: `Guidance`, a dict of its weights, or None (the model's default).
             solver: `SolverConfig`, a dict of its fields, text such as 'rk4:8' or 'dopri5:1e-4', or None.
             seed: a non-negative integer, or None to draw one (reported in the result).
             num_samples: 1 to 8 clips, generated as one batch.
-            trajectory: also return z_t at every accepted solver step.
-            progress: `progress(t, nfe)`, called at every field evaluation.
+            trajectory: also return z_t at every accepted solver step (of every window).
+            progress: `progress(t, nfe)`, called at every field evaluation (`nfe` counts the whole
+                job); a function that also takes `window=` gets `(index, count)` of the window.
+            duration: seconds, up to `max_duration` (300); beyond the model's window
+                (`window_seconds`, 10 s) the clip is generated as overlapping windows.
             bpm, meter: the tempo of bar notation in `chords`.
 
         Every wrong argument raises a `FieldError` subclass naming it and the expected form.
         """
-        started = time.perf_counter()
+        request = self._request(text, guidance, solver, seed, num_samples, trajectory, progress, duration, bpm, meter)
+        return self._run(request, chords, drums, melody)
+
+    def repaint(self, audio, start: float, end: float, text: str = "", chords=None, drums=None, melody=None,
+                guidance: tp.Optional[Guidance] = None, solver: tp.Optional[SolverConfig] = None,
+                seed: tp.Optional[int] = None, num_samples: int = 1, trajectory: bool = False,
+                progress: tp.Optional[Progress] = None, bpm: float = 120.0, meter: str = "4/4") -> GenerationResult:
+        """Regenerate `[start, end)` seconds of `audio` (a path or `(waveform, sample_rate)`) and keep
+        the rest: the result has the input's length at the model's sample rate; outside the region it
+        is the input, joined by short crossfades. Condition times count from the start of the clip."""
+        samples = read_edit_audio(audio, self.sample_rate, self.max_duration)
+        seconds = samples.size / self.sample_rate
+        frames = self.bundle.codec.frames_for(seconds)
+        known = region_known(frames, self.frame_rate, seconds, start, end)
+        request = self._request(text, guidance, solver, seed, num_samples, trajectory, progress,
+                                frames / self.frame_rate, bpm, meter)
+        result = self._run(request, chords, drums, melody, known=known, source=samples)
+        result.audio = splice(samples, result.audio[:, :samples.size], self.sample_rate, float(start), float(end))
+        result.parameters.update(edit="repaint", start=float(start), end=float(end))
+        return result
+
+    def extend(self, audio, seconds: float, text: str = "", chords=None, drums=None, melody=None,
+               guidance: tp.Optional[Guidance] = None, solver: tp.Optional[SolverConfig] = None,
+               seed: tp.Optional[int] = None, num_samples: int = 1, trajectory: bool = False,
+               progress: tp.Optional[Progress] = None, bpm: float = 120.0, meter: str = "4/4") -> GenerationResult:
+        """`audio` followed by `seconds` of new music that continues it. Condition times count from the
+        start of the returned clip (the input's start)."""
+        samples = read_edit_audio(audio, self.sample_rate, self.max_duration - MIN_DURATION)
+        given = samples.size / self.sample_rate
+        room = self.max_duration - given
+        seconds = check_number("seconds", seconds, MIN_DURATION, room, error=EditError,
+                               expected=f"seconds from {MIN_DURATION:g} to {room:.1f} (the result is at most "
+                                        f"{self.max_duration:g} s)")
+        codec = self.bundle.codec
+        kept = min(codec.frames_for(given), int(given * self.frame_rate))   # frames wholly inside the input
+        total = given + seconds
+        frames = codec.frames_for(total)
+        known = extension_known(kept, frames - kept)
+        request = self._request(text, guidance, solver, seed, num_samples, trajectory, progress,
+                                frames / self.frame_rate, bpm, meter)
+        result = self._run(request, chords, drums, melody, known=known, source=samples)
+        result.audio = splice(samples, result.audio[:, :int(round(total * self.sample_rate))], self.sample_rate,
+                              kept / self.frame_rate, total)
+        result.parameters.update(edit="extend", seconds=float(seconds), input_seconds=round(given, 4))
+        return result
+
+    # -- the work of one request ------------------------------------------------------------------
+    def _request(self, text, guidance, solver, seed, num_samples, trajectory, progress, duration, bpm, meter) -> dict:
+        """The arguments every request shares, checked (each wrong one raises a `FieldError`)."""
         b = self.bundle
-        guidance = Guidance.coerce(guidance, b.defaults.guidance)
-        solver = SolverConfig.coerce(solver, b.defaults.solver)
-        duration = self._duration(duration)
-        text = _check_text(text)
-        num_samples = check_integer("num_samples", num_samples, 1, MAX_SAMPLES, error=GenerationError)
         if seed is None:
             seed = random.SystemRandom().randrange(2**31)
-        seed = check_integer("seed", seed, 0, MAX_SEED, expected="a whole number >= 0, or None for a random seed",
-                             error=GenerationError)
-        trajectory = check_bool("trajectory", trajectory, error=GenerationError)
         if progress is not None and not callable(progress):
             raise GenerationError("progress", f"expected a function progress(t, nfe) or None, got {describe_value(progress)}")
+        return dict(
+            text=_check_text(text), guidance=Guidance.coerce(guidance, b.defaults.guidance),
+            solver=SolverConfig.coerce(solver, b.defaults.solver), duration=self._duration(duration),
+            num_samples=check_integer("num_samples", num_samples, 1, MAX_SAMPLES, error=GenerationError),
+            seed=check_integer("seed", seed, 0, MAX_SEED, expected="a whole number >= 0, or None for a random seed",
+                               error=GenerationError),
+            trajectory=check_bool("trajectory", trajectory, error=GenerationError), progress=progress, bpm=bpm,
+            meter=meter)
 
+    def _run(self, r: dict, chords, drums, melody, known: tp.Optional[np.ndarray] = None,
+             source: tp.Optional[np.ndarray] = None) -> GenerationResult:
+        """Conditions -> guided field -> solve (one window, or windows with known frames) -> audio."""
+        started = time.perf_counter()
+        b, batch, solver = self.bundle, r["num_samples"], r["solver"]
         with self._lock, torch.inference_mode():
             t0 = time.perf_counter()
-            prepared = self.prepare_conditions(text, chords, drums, melody, duration=duration,
-                                               num_samples=num_samples, bpm=bpm, meter=meter)
-            field = build_guided_field(self.model, prepared.inputs, guidance, num_samples, prepared.frames)
+            prepared = self.prepare_conditions(r["text"], chords, drums, melody, duration=r["duration"],
+                                               num_samples=batch, bpm=r["bpm"], meter=r["meter"])
+            frames = prepared.frames if known is None else len(known)
+            window = self.window_frames
             t1 = time.perf_counter()
-            z0 = self.initial_noise(seed, num_samples, prepared.frames)
+            z0 = self.initial_noise(r["seed"], batch, frames)
             with precision_context(self.device, self.precision):
-                result = integrate(field, z0, solver, record_steps=trajectory, progress=progress)
-            z1 = result.z1.float()
+                if known is None and frames <= window:     # one window: the original sampler, exactly
+                    field = build_guided_field(self.model, prepared.inputs, r["guidance"], batch, frames)
+                    solved = integrate(field, z0, solver, record_steps=r["trajectory"], progress=r["progress"])
+                    z1, windows = solved.z1.float(), [WindowResult(0, frames, 0, solved.nfe, 0.0, solved.step_times,
+                                                                   solved.step_sizes, solved.trajectory)]
+                else:
+                    x_known = None if source is None else encode_audio(b.codec, source, frames).to(self.device)
+                    inputs = prepared.inputs
+
+                    def make_field(start: int, end: int):
+                        return build_guided_field(self.model, slice_inputs(inputs, start, end), r["guidance"],
+                                                  batch, end - start)
+                    z1, windows = solve_windows(
+                        make_field, z0, np.zeros(frames, bool) if known is None else known,
+                        None if x_known is None else x_known.expand(batch, -1, -1), solver, window=window,
+                        context=self.context_frames, record_steps=r["trajectory"],
+                        progress=window_progress(r["progress"]))
+                    z1 = z1.float()
             t2 = time.perf_counter()
             audio = b.codec.decode(z1.cpu()).float().cpu().numpy()
             t3 = time.perf_counter()
         audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0).clip(-1.0, 1.0).astype(np.float32)
         timeline = prepared.timeline
         parameters = {
-            "model": b.name, "text": text, "chords": timeline.chord_list,
-            "drums": _describe_input(drums), "melody": _describe_input(melody), "duration": duration,
-            "bpm": bpm, "meter": meter, "guidance": guidance.to_dict(), "solver": solver.to_dict(),
-            "seed": seed, "num_samples": num_samples, "precision": self.precision, "device": str(self.device)}
+            "model": b.name, "text": r["text"], "chords": timeline.chord_list,
+            "drums": _describe_input(drums), "melody": _describe_input(melody), "duration": r["duration"],
+            "bpm": r["bpm"], "meter": r["meter"], "guidance": r["guidance"].to_dict(), "solver": solver.to_dict(),
+            "seed": r["seed"], "num_samples": batch, "precision": self.precision, "device": str(self.device)}
+        first = windows[0]
         return GenerationResult(
-            audio=audio, sample_rate=b.sample_rate, latents=z1.cpu(), nfe=result.nfe,
+            audio=audio, sample_rate=b.sample_rate, latents=z1.cpu(), nfe=sum(w.nfe for w in windows),
             seconds=time.perf_counter() - started,
-            steps={"times": result.step_times, "sizes": result.step_sizes}, trajectory=result.trajectory,
-            warnings=list(timeline.warnings), seed=seed, device=str(self.device),
+            steps={"times": first.step_times, "sizes": first.step_sizes}, trajectory=first.trajectory,
+            warnings=list(timeline.warnings), seed=r["seed"], device=str(self.device),
             timings={"conditions": t1 - t0, "sampling": t2 - t1, "decoding": t3 - t2},
-            parameters=parameters, previews=timeline)
+            parameters=parameters, previews=timeline, windows=windows)
 
     def initial_noise(self, seed: int, batch: int, frames: int) -> torch.Tensor:
         """z_0 ~ N(0, I) drawn on the CPU from `seed`, so a seed gives the same noise on every device."""

@@ -110,6 +110,8 @@ def read_conditions(bundle: tp.Any, chords: tp.Any = None, drums: tp.Any = None,
         timeline.warnings.extend(timeline.melody.warnings)
     if "drums" in accepts and given(drums):
         clip = read_drums(drums, sample_rate=sample_rate, duration=duration)
+        if duration > bundle.max_duration and clip.source_seconds < duration:
+            clip = _looped(clip, duration)
         timeline.drums = clip
         timeline.warnings.extend(clip.warnings)
         encoder = bundle.drum_encoder
@@ -121,6 +123,19 @@ def read_conditions(bundle: tp.Any, chords: tp.Any = None, drums: tp.Any = None,
         timeline.warnings.extend(getattr(encoder, "notes", ()))  # e.g. no stem separation available
         timeline.drum_hits = _drum_hits(encoder, latents, clip)
     return timeline
+
+
+def _looped(clip: AudioClip, duration: float) -> AudioClip:
+    """A drum clip shorter than a long-form `duration` repeated to fill it (a loop, as a drummer
+    would play it), with a note saying so; the padding `read_drums` added is dropped first."""
+    rate = clip.sample_rate
+    n, loop = int(round(duration * rate)), max(1, int(round(clip.source_seconds * rate)))
+    samples = np.tile(clip.samples[:loop], -(-n // loop))[:n].astype(np.float32)
+    notes = [w for w in clip.warnings if "pad" not in w.lower()]
+    notes.append(f"drums: the {clip.source_seconds:.2f} s drum clip is looped {n / loop:.1f} times to fill "
+                 f"{duration:g} s")
+    return dataclasses.replace(clip, samples=samples, warnings=tuple(notes) if isinstance(clip.warnings, tuple)
+                               else notes)
 
 
 def _drum_hits(encoder: tp.Any, latents: np.ndarray, clip: AudioClip) -> np.ndarray:
