@@ -295,10 +295,16 @@ class Pipeline:
             parameters=parameters, previews=timeline, windows=windows)
 
     def initial_noise(self, seed: int, batch: int, frames: int) -> torch.Tensor:
-        """z_0 ~ N(0, I) drawn on the CPU from `seed`, so a seed gives the same noise on every device."""
+        """z_0 ~ N(0, I) drawn on the CPU from `seed`, so a seed gives the same noise on every device.
+
+        Beyond one window, the first window's noise is drawn first, exactly as for a clip of the
+        window's length, then the rest: a long clip starts with the noise of the short one."""
         g = torch.Generator().manual_seed(seed)
-        z0 = torch.randn(batch, frames, self.model.cfg.flow_dim, generator=g)
-        return z0.to(self.device)
+        dim, window = self.model.cfg.flow_dim, self.window_frames
+        if frames <= window:
+            return torch.randn(batch, frames, dim, generator=g).to(self.device)
+        first = torch.randn(batch, window, dim, generator=g)
+        return torch.cat([first, torch.randn(batch, frames - window, dim, generator=g)], dim=1).to(self.device)
 
     def _duration(self, duration: tp.Any) -> float:
         if duration is None:

@@ -141,3 +141,19 @@ def test_frames_before_the_first_chord_are_no_chord_as_in_the_original(hub_env):
     chords = encode_conditions(bundle, "", timeline).inputs.chords[0]
     assert chords[:25].tolist() == [bundle.vocabulary.no_chord_index] * 25 == [0] * 25
     assert chords[25].item() == bundle.vocabulary.index_of("C")
+
+
+def test_long_clips_and_repaint_take_the_same_path(hub_env):
+    import jasco_core
+    from jasco_core.solvers import SolverConfig
+
+    pipe = jasco_core.load_pipeline(hub_env["full"], device="cpu")
+    assert pipe.window_seconds == 2.0
+    solver = SolverConfig("euler", steps=2)
+    long = pipe.generate("upbeat jazz piano", chords="C:0 F:1 G:2.5 C:4", duration=5.0, seed=0, solver=solver)
+    assert long.audio.shape == (1, 5 * 32000) and np.isfinite(long.audio).all() and len(long.windows) == 3
+    painted = pipe.repaint((long.audio[0], 32000), 2.0, 3.0, "rock guitar", chords="C:0 D:2 G:2.5 C:4", seed=1,
+                           solver=solver)
+    assert painted.audio.shape == long.audio.shape
+    assert np.array_equal(painted.audio[0, :60000], long.audio[0, :60000])
+    assert not np.allclose(painted.audio[0, 66000:94000], long.audio[0, 66000:94000])
