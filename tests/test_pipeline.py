@@ -77,7 +77,7 @@ def test_all_conditions_and_trajectory(pipe, tmp_path):
 
 
 @pytest.mark.parametrize("kwargs, field", [
-    (dict(duration=60.0), "duration"), (dict(num_samples=0), "num_samples"), (dict(seed=-1), "seed"),
+    (dict(duration=301.0), "duration"), (dict(num_samples=0), "num_samples"), (dict(seed=-1), "seed"),
     (dict(chords="C:0 H:1"), "chords"), (dict(chords="C:2 F:1"), "chords"), (dict(melody="/no/such.mid"), "melody"),
 ])
 def test_bad_input_names_the_field(pipe, kwargs, field):
