@@ -19,6 +19,7 @@ import torch
 from torchdiffeq import odeint
 
 from .errors import FieldError, check_integer, check_number, describe_value
+from .schedules import Schedule, check_schedule, time_grid
 
 FIXED_STEP_METHODS = {"euler": 1, "midpoint": 2, "rk4": 4}  # method -> field evaluations per step
 ADAPTIVE_METHODS = ("dopri5", "bosh3", "adaptive_heun")
@@ -26,8 +27,8 @@ METHODS = (*FIXED_STEP_METHODS, *ADAPTIVE_METHODS)
 ADAPTIVE_T_END = 1.0 - 1e-5
 MAX_STEPS = 10_000
 MAX_NFE_LIMIT = 100_000
-SPEC_FORM = ("'method:steps' for euler, midpoint, rk4 (e.g. 'rk4:8') or 'method:tolerance' for dopri5, bosh3, "
-             "adaptive_heun (e.g. 'dopri5:1e-4')")
+SPEC_FORM = ("'method:steps' for euler, midpoint, rk4 (e.g. 'rk4:8', or 'midpoint:4/sway=-1' with a time grid) "
+             "or 'method:tolerance' for dopri5, bosh3, adaptive_heun (e.g. 'dopri5:1e-4')")
 
 Field = tp.Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Progress = tp.Callable[[float, int], None]
@@ -55,6 +56,7 @@ class SolverConfig:
     atol: float = 1e-5
     max_nfe: int = 1000
     t_end: tp.Optional[float] = None  # None: 1.0 for fixed-step methods, 1 - 1e-5 for adaptive ones
+    schedule: Schedule = "uniform"    # time grid of fixed-step methods (`jasco_core.schedules`)
 
     def __post_init__(self):
         if not isinstance(self.method, str) or self.method.strip().lower() not in METHODS:
@@ -75,6 +77,18 @@ class SolverConfig:
             if not 0 < t_end <= 1:
                 raise SolverConfigError("solver.t_end", f"expected a time in (0, 1], or None, got {t_end!r}")
             object.__setattr__(self, "t_end", t_end)
+        schedule = check_schedule(self.schedule, error=SolverConfigError)
+        object.__setattr__(self, "schedule", schedule)
+        if schedule != "uniform" and not self.is_fixed_step:
+            raise SolverConfigError("solver.schedule", f"{self.method} chooses its own steps; a schedule is for "
+                                    f"{', '.join(FIXED_STEP_METHODS)}")
+        if isinstance(schedule, tuple):
+            if self.steps != len(schedule) - 1:
+                raise SolverConfigError("solver.steps", f"expected {len(schedule) - 1} steps for the {len(schedule)} "
+                                        f"times of the schedule, got {self.steps}")
+            if abs(schedule[-1] - self.end_time) > 1e-9:
+                raise SolverConfigError("solver.schedule", f"the last time of the schedule ({schedule[-1]:g}) must be "
+                                        f"the solver's end time ({self.end_time:g})")
         if self.is_fixed_step and self.steps * FIXED_STEP_METHODS[self.method] > self.max_nfe:
             raise SolverConfigError("solver.max_nfe", f"{self.method} with {self.steps} steps needs "
                                     f"{self.steps * FIXED_STEP_METHODS[self.method]} evaluations, above "
@@ -83,14 +97,19 @@ class SolverConfig:
     @classmethod
     def parse(cls, spec: str, *, max_nfe: tp.Optional[int] = None) -> "SolverConfig":
         """A solver from text: `'euler:8'`, `'rk4@4'` (fixed-step: steps), `'dopri5:1e-4'` (adaptive:
-        rtol = atol), a bare method (its defaults), or a preset name such as `'Euler 4'`.
+        rtol = atol), a bare method (its defaults), or a preset name such as `'Euler 4'`; a fixed-step
+        spec may end with a time grid: `'midpoint:4/sway=-1'`, `'euler:8/cosine'`, `'rk4:2/power=2'`.
 
         `max_nfe` caps the evaluations (at least what a fixed-step spec needs); a spec that cannot
         be read raises `SolverConfigError` (field `solver`) with the expected form.
         """
         if not isinstance(spec, str) or not spec.strip():
             raise SolverConfigError("solver", f"expected text such as {SPEC_FORM}, got {describe_value(spec)}")
-        text = spec.strip()
+        text, _, schedule = spec.strip().partition("/")
+        text = text.strip()
+        if schedule:
+            grid = check_schedule(schedule.strip(), error=SolverConfigError)
+            return dataclasses.replace(cls.parse(text, max_nfe=max_nfe), schedule=grid)
         preset = next((cfg for name, cfg in PRESETS.items() if name.lower() == text.lower()), None)
         cap = {} if max_nfe is None else {"max_nfe": check_integer("solver.max_nfe", max_nfe, 1, MAX_NFE_LIMIT,
                                                                      error=SolverConfigError)}
@@ -130,7 +149,9 @@ class SolverConfig:
     def label(self) -> str:
         """Short human-readable form: 'euler, 8 steps' or 'dopri5, rtol 1e-04, atol 1e-04'."""
         if self.is_fixed_step:
-            return f"{self.method}, {self.steps} steps"
+            grid = "" if self.schedule == "uniform" else (
+                ", fitted times" if isinstance(self.schedule, tuple) else f", {self.schedule}")
+            return f"{self.method}, {self.steps} steps{grid}"
         return f"{self.method}, rtol {self.rtol:.0e}, atol {self.atol:.0e}"
 
     @property
@@ -144,7 +165,10 @@ class SolverConfig:
         return 1.0 if self.is_fixed_step else ADAPTIVE_T_END
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        out = dataclasses.asdict(self)
+        if isinstance(self.schedule, tuple):
+            out["schedule"] = list(self.schedule)     # JSON
+        return out
 
     @classmethod
     def from_dict(cls, d: tp.Mapping[str, tp.Any]) -> "SolverConfig":
@@ -251,7 +275,7 @@ def integrate(field: Field, z0: torch.Tensor, config: SolverConfig = SolverConfi
     times = sorted({0.0, end, *(min(max(float(t), 0.0), end) for t in (trajectory_times or ()))})
     t_out = torch.tensor(times, dtype=torch.float32, device=device)
     if config.is_fixed_step:
-        grid = torch.linspace(0.0, end, config.steps + 1, dtype=torch.float32, device=device)
+        grid = time_grid(config.schedule, config.steps, end, device=device)
         counter.callback_step = counter.on_accepted_step  # every fixed step is accepted
         options = {"grid_constructor": lambda func, y0, t: grid}
         with torch.no_grad():

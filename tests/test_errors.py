@@ -136,6 +136,9 @@ SOLVER = [
     (dict(t_end=0), "solver.t_end", "(0, 1]"),
     (dict(t_end="end"), "solver.t_end", "(0, 1]"),
     (dict(method="rk4", steps=100, max_nfe=10), "solver.max_nfe", "400 evaluations"),
+    (dict(method="euler", steps=2, schedule="linear"), "solver.schedule", "sway"),
+    (dict(method="euler", steps=2, schedule=[0, 0.7, 0.5]), "solver.schedule", "increase"),
+    (dict(method="dopri5", schedule="cosine"), "solver.schedule", "chooses its own steps"),
 ]
 
 LOAD = [
