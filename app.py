@@ -4,8 +4,10 @@
     JASCO_MODEL=path/to/bundle python app.py
     GRADIO_SERVER_NAME=0.0.0.0 GRADIO_SERVER_PORT=8080 python app.py
 
-`JASCO_MODEL` picks the model ('embedded', a bundle folder or a released checkpoint name); it is
-loaded once, before the server starts. On Hugging Face Spaces the same file is the entry point.
+`JASCO_MODEL` picks the model the page starts with ('embedded', a bundle folder or a released
+checkpoint name, downloaded on first use with `HF_TOKEN` for the gated ones); it is loaded once,
+before the server starts, and the page's model menu offers the others. On Hugging Face Spaces the
+same file is the entry point (see docs/spaces.md).
 """
 from __future__ import annotations
 

@@ -6,7 +6,11 @@
 - `demo.inputs`: UI values -> typed values (guidance, solvers, Compare runs), field labels and errors,
   the controls' defaults from the pipeline.
 - `demo.outputs`: download folders, WAV and JSON records, the stats and compare tables.
-- `demo.runtime`: Stop flags, the progress bar, the ZeroGPU wrapper, the warm-up at start.
+- `demo.models`: the model menu: each model's state, the current model, switching (download with
+  progress, the previous model freed).
+- `demo.runtime`: Stop flags, the progress bars (solves, downloads), the ZeroGPU wrapper, the
+  warm-up at start.
+- `demo.gpu_budget`: the GPU seconds each request asks ZeroGPU for.
 - `demo.plots`: the matplotlib figures (condition previews, trajectories, spectrograms).
 - `demo.examples`: the example inputs bundled in `assets/examples/` and the script that renders them.
 

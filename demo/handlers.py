@@ -21,7 +21,7 @@ import gradio as gr
 import numpy as np
 
 from jasco_core.errors import FieldError
-from jasco_core.pipeline import Pipeline, load_pipeline
+from jasco_core.pipeline import Pipeline, unload_pipeline
 from jasco_core.solvers import FIXED_STEP_METHODS
 
 from . import inputs as I
@@ -29,56 +29,83 @@ from . import outputs as O
 from . import plots
 from . import runtime as R
 from .inputs import MAX_COMPARE_RUNS, MAX_SAMPLE_PLAYERS, MIN_DURATION, UIDefaults
+from .models import ModelMenu
 
 __all__ = ["DemoHandlers", "GENERATE_PARAMS", "COMPARE_PARAMS", "MAX_SAMPLE_PLAYERS", "MAX_COMPARE_RUNS"]
 
 
 class DemoHandlers:
-    """The demo's event handlers around one pre-loaded pipeline.
+    """The demo's event handlers around a model menu whose start model is loaded now.
 
     Args:
-        model: 'embedded', a bundle folder or a released checkpoint name; loaded now.
-        loader: how a model name becomes a `Pipeline` (default `jasco_core.load_pipeline`, cached).
+        model: 'embedded', a bundle folder or a released checkpoint name; loaded now, never freed.
+        loader: `loader(name, progress=None) -> Pipeline` (default `runtime.load_model`, cached).
+        unloader: frees a model the menu switched away from (default `unload_pipeline`).
+        states: the menu's model states (default: `models.read_states()`, which asks the Hub).
         output_dir: where per-request downloads go (default: a folder in the system temp dir).
         warm_up: do the first request's one-off work now (`runtime.warm_up`).
     """
 
-    def __init__(self, model: str = "embedded", *, loader: tp.Callable[[str], Pipeline] = load_pipeline,
+    def __init__(self, model: str = "embedded", *, loader: tp.Callable[..., Pipeline] = R.load_model,
+                 unloader: tp.Callable[[Pipeline], None] = unload_pipeline, states: tp.Optional[list] = None,
                  output_dir: tp.Optional[str] = None, keep_outputs: int = O.KEEP_OUTPUT_DIRS, warm_up: bool = True):
         self.default_model = model
-        self.pipeline = loader(model)
-        self.defaults = UIDefaults.from_pipeline(self.pipeline, model)
-        self.models = I.ModelMenu(model, self.pipeline, loader)
+        self.models = ModelMenu(model, loader, unloader, states)
+        self.defaults = UIDefaults.from_pipeline(self.models.start.pipeline, model)  # the page's initial values
         self.outputs = O.OutputStore(output_dir, keep_outputs)
         self.cancel = R.CancelFlags()
         if warm_up:
             R.warm_up(self.pipeline)
 
     @property
-    def choices(self) -> tp.List[I.ModelChoice]:
-        return self.models.choices
+    def pipeline(self) -> Pipeline:
+        """The current model (the previews read conditions with it)."""
+        return self.models.pipeline
 
     # -- the model menu -------------------------------------------------------------------------
     def model_info(self) -> str:
         """Markdown next to the model menu: what is loaded and what it accepts."""
         pipe = self.pipeline
-        return (f"Loaded: **{html.escape(pipe.name, quote=False)}** \u00b7 {pipe.sample_rate} Hz \u00b7 up to "
-                f"{pipe.max_duration:g} s \u00b7 conditions: {', '.join(pipe.accepts)} \u00b7 {pipe.device}")
+        name = self.models.choice(self.models.current.name).display
+        return (f"Loaded: **{html.escape(name, quote=False)}** \u00b7 {pipe.sample_rate} Hz "
+                f"\u00b7 up to {pipe.max_duration:g} s \u00b7 conditions: {', '.join(pipe.accepts)} \u00b7 {pipe.device}")
+
+    def conditions_note(self) -> str:
+        """What the current model ignores of the page's conditions ('' when it takes them all)."""
+        missing = [c for c in ("chords", "drums", "melody") if c not in self.pipeline.accepts]
+        return f"The loaded model ignores: {', '.join(missing)}." if missing else ""
 
     def unavailable_info(self) -> str:
-        """Markdown list of the checkpoints that cannot be chosen, and why ('' if none)."""
+        """Markdown list of the models that cannot be chosen, and why ('' if none)."""
         return self.models.unavailable()
 
-    def select_model(self, model: str):
-        """Model menu changed: load the model (or refuse, with the reason) and fit the duration sliders."""
+    def select_model(self, model: str, progress=gr.Progress()):
+        """Model menu chosen: load that model (downloading it on first use, with progress) and fit
+        the page to it: the menu, the model info, both duration sliders and the conditions notes.
+        An unavailable model or a failed load keeps the current model, with a warning saying why."""
+        before = self.models.current
+        started = time.perf_counter()
         try:
-            pipe = self.models.pipeline(model)
+            ref = self.models.use(model, progress)
         except FieldError as err:
-            gr.Warning(I.user_error(err).message)
-            model, pipe = self.default_model, self.pipeline
-        duration = gr.update(maximum=pipe.max_duration, value=min(pipe.defaults.duration, pipe.max_duration),
+            gr.Warning(I.user_error(err).message, title="The model was not changed")
+            return (gr.update(choices=self.models.menu(), value=before.name),) + (gr.skip(),) * 5
+        if ref is before:
+            return (gr.skip(),) * 6
+        gr.Info(f"{self.models.choice(ref.name).display} loaded in {time.perf_counter() - started:.1f} s",
+                title="Model loaded")
+        return self.page_updates()
+
+    def page_updates(self) -> tuple:
+        """What follows the current model: menu, model info, duration sliders (both tabs) and
+        conditions notes (both tabs)."""
+        pipe = self.pipeline
+        duration = gr.update(maximum=max(pipe.max_duration, MIN_DURATION + 0.5),
+                             value=min(pipe.defaults.duration, pipe.max_duration),
                              interactive=pipe.max_duration > MIN_DURATION)
-        return gr.update(value=model), duration, duration
+        note = self.conditions_note()
+        return (gr.update(choices=self.models.menu(), value=self.models.current.name), self.model_info(),
+                duration, duration, note, note)
 
     def stop(self, request: gr.Request = None):
         """Stop button: ask this session's running solve to stop at its next field evaluation."""
@@ -99,11 +126,11 @@ class DemoHandlers:
         table, the WAV and JSON downloads, the seed used, and a status line.
         """
         started = time.perf_counter()
-        d = self.defaults
         pick = lambda value, default: default if value is None else value  # noqa: E731
         stopped = self.cancel.start(request)
         try:
-            pipe = self.models.pipeline(model)
+            ref = self.models.use(model, progress)  # another model than the current one: switch first
+            d = UIDefaults.from_pipeline(ref.pipeline, ref.name)
             args = I.request_args(text, chords, drums, melody, pick(duration, d.duration), bpm, meter, seed,
                                   random_seed)
             guidance = I.guidance(pick(w_all, d.w_all), pick(w_text, d.w_text), null_auto, pick(w_null, d.w_null))
@@ -112,7 +139,7 @@ class DemoHandlers:
             samples = I.num_samples(num_samples)
             report = R.SolveProgress(progress, stopped, solver_cfg.end_time)
             progress(0.0, desc="encoding the prompt and conditions")
-            result = R.run_generation(pipe, dict(args, guidance=guidance, solver=solver_cfg, num_samples=samples,
+            result, trace = R.generate(ref, dict(args, guidance=guidance, solver=solver_cfg, num_samples=samples,
                                                  trajectory=True, progress=report))
         except FieldError as err:
             raise I.user_error(err) from None
@@ -124,13 +151,13 @@ class DemoHandlers:
         stem = f"jasco_seed{result.seed}"
         wavs = O.write_wavs(folder, [f"{stem}_{k + 1}" for k in range(len(result.audio))], result.audio,
                             result.sample_rate)
-        replay = O.replay_inputs(args, guidance, solver_cfg, samples, result, pick(model, self.default_model))
+        replay = O.replay_inputs(args, guidance, solver_cfg, samples, result, ref.name)
         record = O.write_record(os.path.join(folder, f"{stem}_parameters.json"), result, replay, wavs)
         traj = result.trajectory
         trajectory_fig = plots.generation_figure(traj.times, traj.latents.numpy(), result.steps["times"],
-                                                 result.steps["sizes"], report.trace)
+                                                 result.steps["sizes"], trace)
         spectrogram_fig = plots.spectrogram_figure(result.audio, result.sample_rate)
-        rows = O.stats_rows(result, pipe.name, solver_cfg, guidance) + (O.adherence_rows(result) if adherence else [])
+        rows = O.stats_rows(result, ref.pipeline.name, solver_cfg, guidance) + (O.adherence_rows(result) if adherence else [])
         total = time.perf_counter() - started
         rows.insert(0, ["end-to-end seconds (server)", f"{total:.2f}"])
         labels = [f"Sample {k + 1} \u00b7 {result.sample_rate} Hz" for k in range(len(wavs))]
@@ -153,10 +180,10 @@ class DemoHandlers:
         dopri5 1e-3 and 1e-5); `extra_runs`: e.g. 'rk4:8, bosh3:1e-4'.
         """
         started = time.perf_counter()
-        d = self.defaults
         stopped = self.cancel.start(request)
         try:
-            pipe = self.models.pipeline(model)
+            ref = self.models.use(model, progress)
+            d = UIDefaults.from_pipeline(ref.pipeline, ref.name)
             args = I.request_args(text, chords, drums, melody, d.duration if duration is None else duration,
                                   bpm, meter, seed, False)
             guidance = I.guidance(d.w_all if w_all is None else w_all, d.w_text if w_text is None else w_text,
@@ -167,18 +194,18 @@ class DemoHandlers:
             reporters = [R.SolveProgress(progress, stopped, cfg.end_time, offset=i / n, scale=1.0 / n,
                                          prefix=f"run {i + 1}/{n} ({label}): ") for i, (label, cfg) in enumerate(plan)]
             progress(0.0, desc=f"run 1/{n}")
-            comparison = R.run_comparison(pipe, [cfg for _, cfg in plan], dict(args, guidance=guidance), reporters)
+            comparison = R.compare(ref, [cfg for _, cfg in plan], dict(args, guidance=guidance), reporters)
         except FieldError as err:
             raise I.user_error(err) from None
         except R.Stopped:
             raise R.stopped_error() from None
 
-        labels = [label for label, _ in plan]
+        labels, rate = [label for label, _ in plan], ref.pipeline.sample_rate
         finished = [(label, run) for label, run in zip(labels, comparison.runs) if run.done]
         folder = self.outputs.new_dir()
         wavs = O.write_wavs(folder, [f"compare_{k + 1}_{label}" for k, (label, _) in enumerate(finished)],
-                            np.stack([run.result.audio[0] for _, run in finished]), pipe.sample_rate)
-        names = [f"{label} \u00b7 {run.nfe} NFE \u00b7 {pipe.sample_rate} Hz" for label, run in finished]
+                            np.stack([run.result.audio[0] for _, run in finished]), rate)
+        names = [f"{label} \u00b7 {run.nfe} NFE \u00b7 {rate} Hz" for label, run in finished]
         figure = plots.comparison_figure(O.run_traces(labels, comparison))
         status = (f"{len(finished)} of {n} runs done in {time.perf_counter() - started:.1f} s \u00b7 seed "
                   f"{comparison.seed} \u00b7 reference: {labels[comparison.reference]}")

@@ -4,14 +4,13 @@ Every function here takes what a page control (or an API caller) gives and retur
 `jasco_core` takes, or raises `FieldError` naming the control. The library checks ranges itself
 (durations, seeds, weights, steps), so its errors name the same fields; `user_error` turns any
 `FieldError` into the `gr.Error` the page shows, titled with the control's label (`FIELD_LABELS`,
-dotted library fields such as 'solver.steps' included). `UIDefaults` and `ModelMenu` give the
-controls their initial values and choices from the pipeline's public properties.
+dotted library fields such as 'solver.steps' included). `UIDefaults` gives the
+controls their initial values from the pipeline's public properties.
 """
 from __future__ import annotations
 
 import dataclasses
 import html
-import logging
 import math
 import os
 import re
@@ -23,8 +22,6 @@ from jasco_core.errors import FieldError
 from jasco_core.guidance import Guidance
 from jasco_core.pipeline import Pipeline
 from jasco_core.solvers import PRESETS, SolverConfig, SolverConfigError
-
-logger = logging.getLogger(__name__)
 
 MAX_SAMPLE_PLAYERS = 4      # audio players on the Generate tab (one per sample)
 MAX_COMPARE_RUNS = 8        # audio players on the Compare tab (one per run)
@@ -193,7 +190,7 @@ def compare_runs(runs, extra_runs, max_nfe: int) -> tp.List[tp.Tuple[str, Solver
     return unique
 
 
-# -- defaults and the model menu ----------------------------------------------------------------------
+# -- defaults ----------------------------------------------------------------------------------------
 def _log10(value: float) -> float:
     """A tolerance on the half-decade grid of the tolerance sliders."""
     return float(min(max(round(math.log10(value) * 2) / 2, LOG10_TOL_RANGE[0]), LOG10_TOL_RANGE[1]))
@@ -242,49 +239,3 @@ class UIDefaults:
             w_all=weights["all"], w_text=weights["text"], w_null=weights["null"], null_auto=d.guidance.null is None,
             solver=d.solver.method, steps=int(d.solver.steps), log10_rtol=_log10(d.solver.rtol),
             log10_atol=_log10(d.solver.atol), max_nfe=min(int(d.solver.max_nfe), MAX_NFE_LIMIT))
-
-
-@dataclasses.dataclass(frozen=True)
-class ModelChoice:
-    value: str          # what `load_pipeline` takes
-    label: str          # what the dropdown shows
-    available: bool
-    reason: str = ""
-
-
-class ModelMenu:
-    """The model menu: the loaded model first, then every released checkpoint (unavailable ones
-    with the reason); `pipeline(value)` turns the menu's value into a loaded `Pipeline`."""
-
-    def __init__(self, default: str, pipe: Pipeline, loader: tp.Callable[[str], Pipeline]):
-        self.default, self.default_pipeline, self._loader = default, pipe, loader
-        label = default if default == "embedded" else f"{pipe.name} (local bundle)"
-        self.choices = [ModelChoice(default, label, True)]
-        try:
-            from jasco_core import checkpoints
-            listed = checkpoints.available_models()
-        except Exception as err:  # noqa: BLE001 -- a broken cache must not stop the demo
-            logger.warning("cannot list released checkpoints: %s", err)
-            listed = []
-        for name, available, reason in listed:
-            if name != default:
-                self.choices.append(ModelChoice(name, name if available else f"{name} (unavailable)",
-                                                bool(available), str(reason or "")))
-
-    def pipeline(self, value: tp.Optional[str]) -> Pipeline:
-        if value in (None, "", self.default):
-            return self.default_pipeline
-        choice = next((c for c in self.choices if c.value == value), None)
-        if choice is None:
-            known = ", ".join(repr(c.value) for c in self.choices)
-            raise FieldError("model", f"unknown model {value!r}; expected one of {known}")
-        if not choice.available:
-            raise FieldError("model", f"{value!r} is unavailable: {choice.reason or 'not in the local cache'}; "
-                                      f"choose {self.default!r}")
-        return self._loader(value)
-
-    def unavailable(self) -> str:
-        """Markdown list of the checkpoints that cannot be chosen, and why ('' if none)."""
-        return "\n".join(f"- *{html.escape(c.value, quote=False)}*: "
-                         f"{html.escape(c.reason or 'not found in the local cache', quote=False)}"
-                         for c in self.choices if not c.available)

@@ -1,16 +1,30 @@
-"""How the demo runs the model: Stop flags, the progress bar, ZeroGPU, and the warm-up at start.
+"""How the demo runs the model: Stop flags, progress bars, ZeroGPU, and the warm-up at start.
 
 - `CancelFlags`: a Stop request per browser session; `SolveProgress` checks it at every field
   evaluation and raises `Stopped`, so Stop interrupts a solve already running (Gradio's own
   cancel only stops waiting for it).
 - `SolveProgress`: the solver's `progress(t, nfe)` -> the page's `gr.Progress`, with the real t
   and NFE; it also records (t, NFE) for the trajectory figure.
+- `DownloadProgress`: `load_pipeline`'s `progress(done_bytes, total_bytes, what)` -> the page's
+  bar, with the rate and the time left; "loading weights" once the bytes are in.
+- `ModelRef`: a loaded pipeline as the GPU functions receive it (see below); `load_model` loads
+  one where ZeroGPU expects it.
 - `run_generation` / `run_comparison`: the GPU work of one request, wrapped by `spaces.GPU` on
-  ZeroGPU Spaces (where a GPU exists only inside such functions) and run as is elsewhere.
+  ZeroGPU Spaces (where a GPU exists only inside such functions) with a duration computed per
+  request (`demo.gpu_budget`), and run as is elsewhere. `generate` / `compare` call them and
+  record how long the work took, which sizes the next request.
 - `warm_up`: what the first request would otherwise wait for, done once at start.
+
+ZeroGPU runs a GPU function in a forked worker and sends it its arguments pickled, so these take
+only what pickles: a `ModelRef` travels as its name, device and precision, and the worker finds
+the pipeline in the `load_pipeline` cache it inherited (or loads it from the disk cache); the
+progress objects travel with a snapshot of the Stop flags (Stop reaches a solve only where the
+work runs in this process; on ZeroGPU it cancels the wait), and the (t, NFE) trace comes back
+with the result.
 """
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -20,18 +34,36 @@ import warnings
 import gradio as gr
 import numpy as np
 
+try:  # ZeroGPU Spaces: the GPU is attached only inside functions wrapped by `spaces.GPU`; it must be
+    import spaces  # type: ignore  # imported before anything initialises CUDA
+except ImportError:  # a CPU machine or a plain GPU: run as is
+    spaces = None
+
 from jasco_core.compare import Comparison, compare_solvers
-from jasco_core.pipeline import GenerationResult, Pipeline
+from jasco_core.guidance import Guidance
+from jasco_core.pipeline import GenerationResult, Pipeline, load_pipeline
 from jasco_core.solvers import SolverConfig
+
+from . import gpu_budget
 
 logger = logging.getLogger(__name__)
 
-GPU_SECONDS = 120           # ZeroGPU allocation per request
 
-try:  # ZeroGPU Spaces: the GPU is attached only inside functions wrapped by `spaces.GPU`
-    import spaces  # type: ignore
-except ImportError:  # a CPU machine or a plain GPU: run as is
-    spaces = None
+def zero_gpu() -> bool:
+    """Whether this process runs on ZeroGPU (`spaces` imports and says so)."""
+    config = getattr(getattr(spaces, "config", None), "Config", None)
+    return bool(spaces is not None and getattr(config, "zero_gpu", False))
+
+
+def model_device() -> tp.Optional[str]:
+    """Where models go: 'cuda' on ZeroGPU (placed there at load, outside GPU functions, as ZeroGPU
+    expects), else the library's choice (CUDA when available, else the CPU)."""
+    return "cuda" if zero_gpu() else None
+
+
+def load_model(name: str, progress: tp.Optional[tp.Callable[[int, int, str], None]] = None) -> Pipeline:
+    """The page's loader: `load_pipeline` on `model_device()`, downloads reported to `progress`."""
+    return load_pipeline(name, device=model_device(), progress=progress)
 
 
 class Stopped(Exception):
@@ -65,11 +97,28 @@ class CancelFlags:
         with self._lock:
             return self._flags.get(key, False)
 
-    def start(self, request: tp.Optional[gr.Request]) -> tp.Callable[[], bool]:
+    def start(self, request: tp.Optional[gr.Request]) -> "StopCheck":
         """A new request of this session: clear its flag; returns 'has Stop been pressed since?'."""
         key = self.key(request)
         self.clear(key)
-        return lambda: self.is_set(key)
+        return StopCheck(self, key)
+
+    def __getstate__(self):  # a snapshot (a ZeroGPU worker gets a copy); locks do not pickle
+        with self._lock:
+            return {"_flags": dict(self._flags)}
+
+    def __setstate__(self, state):
+        self._flags, self._lock = state["_flags"], threading.Lock()
+
+
+class StopCheck:
+    """'Has Stop been pressed for this session since the request began?' (pickles, unlike a lambda)."""
+
+    def __init__(self, flags: CancelFlags, key: str):
+        self.flags, self.key = flags, key
+
+    def __call__(self) -> bool:
+        return self.flags.is_set(self.key)
 
 
 class SolveProgress:
@@ -95,22 +144,146 @@ class SolveProgress:
         self.progress(self.offset + self.scale * fraction, desc=f"{self.prefix}NFE {nfe} \u00b7 t = {self._t:.3f}")
 
 
-def on_gpu(fn):
-    """`fn` wrapped for ZeroGPU when `spaces` imports, else `fn` itself."""
-    return spaces.GPU(duration=GPU_SECONDS)(fn) if spaces is not None else fn
+def format_bytes(n: float) -> str:
+    """'950 kB', '3.2 MB', '1.40 GB'."""
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if abs(n) >= size:
+            return f"{n / size:.2f} {unit}" if unit == "GB" else f"{n / size:.1f} {unit}"
+    return f"{int(n)} B"
 
 
-@on_gpu
-def run_generation(pipe: Pipeline, kwargs: dict) -> GenerationResult:
-    """The GPU work of one generation."""
-    return pipe.generate(**kwargs)
+def format_seconds(seconds: float) -> str:
+    """'<1 s', '8 s', '2 min 05 s', '1 h 03 min'."""
+    if seconds < 1:
+        return "<1 s"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
-@on_gpu
-def run_comparison(pipe: Pipeline, solvers: tp.Sequence[SolverConfig], request: dict,
+class DownloadProgress:
+    """`load_pipeline`'s `progress(done_bytes, total_bytes, what)` on the page's bar.
+
+    Shows 'downloading REPO: 1.2 MB of 3.4 MB · 2.0 MB/s · 1 s left' (the rate since this download
+    began; each repository is its own download) and 'NAME: loading weights' once its bytes are
+    in; `loading()` shows that before anything is reported (a cached model downloads nothing).
+    Updates at most every `every` seconds, except a download's last one. `shown` keeps each text.
+
+    huggingface_hub reports from its download threads, where Gradio's request context (which
+    `gr.Progress` needs) is missing: the context of the thread that made this object is used, one
+    report at a time.
+    """
+
+    def __init__(self, progress: tp.Callable, name: str, *, every: float = 0.2,
+                 clock: tp.Callable[[], float] = time.monotonic):
+        self.progress, self.name, self.every, self.clock = progress, name, every, clock
+        self.shown: tp.List[str] = []
+        self._context = contextvars.copy_context()
+        self._lock = threading.Lock()
+        self._what: tp.Optional[str] = None
+        self._began = self._last = 0.0
+        self._first = 0
+
+    def _show(self, fraction: tp.Optional[float], text: str) -> None:
+        self.shown.append(text)
+        self._context.run(self.progress, fraction, desc=text)
+
+    def loading(self) -> None:
+        with self._lock:  # the page shows a text only with a fraction; nothing is downloaded yet
+            self._show(0.0, f"{self.name}: loading weights")
+
+    def __call__(self, done: int, total: int, what: str) -> None:
+        with self._lock:
+            self._report(done, total, what)
+
+    def _report(self, done: int, total: int, what: str) -> None:
+        now = self.clock()
+        if what != self._what:  # a new download: its rate is measured from here
+            self._what, self._began, self._first, self._last = what, now, done, -float("inf")
+        if done >= total:
+            self._show(1.0, f"{self.name}: loading weights")
+            return
+        if now - self._last < self.every:
+            return
+        self._last = now
+        elapsed = now - self._began
+        rate = (done - self._first) / elapsed if elapsed > 0 and done > self._first else 0.0
+        speed = f" · {format_bytes(rate)}/s · {format_seconds((total - done) / rate)} left" if rate else ""
+        self._show(done / total if total else None,
+                   f"{what}: {format_bytes(done)} of {format_bytes(total)}{speed}")
+
+
+class ModelRef:
+    """A loaded pipeline as the GPU functions receive it, with the `SpeedLog` that sizes its GPU
+    requests. Pickled (ZeroGPU's worker), it keeps its name, device and precision and finds its
+    pipeline again with `load_pipeline` (the worker inherited that cache; else it loads from disk)."""
+
+    def __init__(self, name: str, pipeline: Pipeline, speed: tp.Optional[gpu_budget.SpeedLog] = None):
+        self.name, self.pipeline = name, pipeline
+        self.device, self.precision = str(pipeline.device), pipeline.precision
+        self.speed = speed or gpu_budget.SpeedLog(
+            parameters=sum(p.numel() for p in pipeline.model.parameters()), frame_rate=float(pipeline.frame_rate),
+            window_frames=int(pipeline.window_frames), context_frames=int(pipeline.context_frames))
+
+    def __getstate__(self):
+        return {"name": self.name, "device": self.device, "precision": self.precision, "speed": self.speed}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state, pipeline=None)
+
+    def get(self) -> Pipeline:
+        if self.pipeline is None:
+            self.pipeline = load_pipeline(self.name, device=self.device, precision=self.precision)
+        return self.pipeline
+
+
+def on_gpu(duration: tp.Callable[..., int]):
+    """Wrap a function for ZeroGPU (`spaces.GPU(duration=duration)`; `duration` is called with the
+    function's own arguments) when `spaces` imports; else leave it as it is."""
+    def wrap(fn):
+        return spaces.GPU(duration=duration)(fn) if spaces is not None else fn
+    return wrap
+
+
+@on_gpu(gpu_budget.generation_seconds)
+def run_generation(model: ModelRef, kwargs: dict) -> tp.Tuple[GenerationResult, tp.List[tp.Tuple[float, int]]]:
+    """The GPU work of one generation: its result and the (t, NFE) trace of `kwargs['progress']`."""
+    result = model.get().generate(**kwargs)
+    return result, list(getattr(kwargs.get("progress"), "trace", []))
+
+
+@on_gpu(gpu_budget.comparison_seconds)
+def run_comparison(model: ModelRef, solvers: tp.Sequence[SolverConfig], request: dict,
                    reporters: tp.Sequence[SolveProgress]) -> Comparison:
     """All solver runs of a comparison in one GPU allocation; run i reports to `reporters[i]`."""
-    return compare_solvers(pipe, solvers, progress=lambda i, t, nfe: reporters[i](t, nfe), **request)
+    return compare_solvers(model.get(), solvers, progress=lambda i, t, nfe: reporters[i](t, nfe), **request)
+
+
+def _record(model: ModelRef, result: GenerationResult, solver, request: tp.Mapping[str, tp.Any]) -> None:
+    defaults = model.pipeline.defaults
+    terms = len(Guidance.coerce(request.get("guidance"), defaults.guidance).active_terms())
+    kind = (request.get("drums") is not None, request.get("melody") is not None)
+    model.speed.record(result, SolverConfig.coerce(solver, defaults.solver), result.audio.shape[0] * terms, kind)
+
+
+def generate(model: ModelRef, kwargs: dict) -> tp.Tuple[GenerationResult, tp.List[tp.Tuple[float, int]]]:
+    """`run_generation`, then what it took is recorded in `model.speed`."""
+    result, trace = run_generation(model, kwargs)
+    _record(model, result, kwargs.get("solver"), kwargs)
+    return result, trace
+
+
+def compare(model: ModelRef, solvers: tp.Sequence[SolverConfig], request: dict,
+            reporters: tp.Sequence[SolveProgress]) -> Comparison:
+    """`run_comparison`, then what each finished run took is recorded in `model.speed`."""
+    comparison = run_comparison(model, solvers, request, reporters)
+    for run in comparison.runs:
+        if run.result is not None:
+            _record(model, run.result, run.solver, request)
+    return comparison
 
 
 def warm_up(pipe: Pipeline) -> None:
@@ -119,7 +292,7 @@ def warm_up(pipe: Pipeline) -> None:
     analyses of the previews and adherence scores once. A failure only costs time later."""
     started = time.perf_counter()
     # on ZeroGPU a GPU exists only inside `spaces.GPU` functions: no warm-up solve there
-    if spaces is None or pipe.device.type == "cpu":
+    if not zero_gpu():
         try:
             pipe.generate("warm up", duration=min(1.0, pipe.max_duration), seed=0, solver=SolverConfig("euler", steps=1))
         except Exception as err:  # noqa: BLE001

@@ -2,6 +2,11 @@
 
 `build_demo(handlers)` returns a queued `gr.Blocks`: a model menu above two tabs.
 
+- **Model menu**: the loaded model and every released one with its state (ready, downloads N GB
+  on first use, unavailable: why); choosing one loads it with its download on the progress bar
+  next to the menu (`/select_model`), and the model info, duration sliders and conditions notes
+  follow the new model.
+
 - **Generate**: prompt and conditions (with live previews) and the sampling settings on the left;
   audio players, the trajectory and spectrogram figures, the stats table and the downloads on the
   right. Generate / Stop.
@@ -10,8 +15,9 @@
 
 Every event has an `api_name`; the two that do the work are `/generate` and `/compare`, and all
 their inputs have defaults, so `client.predict(text="...", api_name="/generate")` works. They
-share one concurrency slot (one solve at a time, as the model is shared); previews have their
-own slots and the small UI updates skip the queue, so a long generation never freezes the page.
+and the model switch share one concurrency slot (one solve or switch at a time, as the model is
+shared); previews have their own slots and the small UI updates skip the queue, so neither a long
+generation nor a download freezes the page.
 """
 from __future__ import annotations
 
@@ -66,6 +72,7 @@ class _Conditions(tp.NamedTuple):
     meter: gr.Dropdown
     drums: gr.Audio
     melody: gr.File
+    note: gr.Markdown  # what the current model ignores
 
 
 def _conditions(h: DemoHandlers, duration: gr.Slider, prefix: str, open_files: bool) -> _Conditions:
@@ -95,9 +102,7 @@ def _conditions(h: DemoHandlers, duration: gr.Slider, prefix: str, open_files: b
             with gr.Column(min_width=200):
                 melody_plot = gr.Plot(label="Melody preview", show_label=False, visible=False)
                 melody_note = gr.Markdown(elem_classes="preview-note")
-        missing = [c for c in ("chords", "drums", "melody") if c not in d.accepts]
-        if missing:
-            gr.Markdown(f"The loaded model ignores: {', '.join(missing)}.")
+        note = gr.Markdown(h.conditions_note(), elem_id=f"{prefix}conditions-note")
 
     preview = dict(queue=True, concurrency_id="preview", concurrency_limit=PREVIEW_CONCURRENCY,
                    show_progress="hidden", trigger_mode="always_last")
@@ -108,7 +113,7 @@ def _conditions(h: DemoHandlers, duration: gr.Slider, prefix: str, open_files: b
           outputs=[drums_plot, drums_note], api_name=f"{prefix}preview_drums", **preview)
     gr.on([melody.change, duration.change], h.preview_melody, inputs=[melody, duration],
           outputs=[melody_plot, melody_note], api_name=f"{prefix}preview_melody", **preview)
-    return _Conditions(text, chords, bpm, meter, drums, melody)
+    return _Conditions(text, chords, bpm, meter, drums, melody, note)
 
 
 def _duration(h: DemoHandlers, elem_id: str) -> CheckedSlider:
@@ -191,6 +196,7 @@ def _generate_tab(h: DemoHandlers, model: gr.Dropdown) -> tp.Dict[str, tp.Any]:
                     solver=solver, steps=steps, log10_rtol=log10_rtol, log10_atol=log10_atol, max_nfe=max_nfe,
                     seed=seed, random_seed=random_seed, num_samples=num_samples, model=model, adherence=adherence)
     name_fields(controls)
+    controls["note"] = cond.note
     event = run.click(h.generate, inputs=[controls[name] for name in GENERATE_PARAMS],
                       outputs=[*players, trajectory, spectrogram, stats, downloads, seed, status],
                       api_name="generate", concurrency_id="model", concurrency_limit=1,
@@ -251,6 +257,7 @@ def _compare_tab(h: DemoHandlers, model: gr.Dropdown, generate: tp.Dict[str, tp.
                     bpm=cond.bpm, meter=cond.meter, w_all=w_all, w_text=w_text, seed=seed, runs=runs,
                     extra_runs=extra_runs, max_nfe=max_nfe, model=model)
     name_fields(controls)
+    controls["note"] = cond.note
     event = run.click(h.compare, inputs=[controls[name] for name in COMPARE_PARAMS],
                       outputs=[*players, table, figure, status], api_name="compare", concurrency_id="model",
                       concurrency_limit=1, show_progress_on=[status, table])
@@ -270,10 +277,10 @@ def build_demo(handlers: DemoHandlers) -> gr.Blocks:
                     "a drum loop and a melody. Generate on the first tab; compare ODE solvers on the second.",
                     elem_id="title")
         with gr.Row(equal_height=True):
-            model = CheckedDropdown([(c.label, c.value) for c in h.choices], value=h.default_model, label="Model",
-                                    scale=2, min_width=200, elem_id="model")
+            model = CheckedDropdown(h.models.menu(), value=h.default_model, label="Model", scale=2, min_width=280,
+                                    elem_id="model", info="released models download on first use")
             with gr.Column(scale=5):
-                gr.Markdown(h.model_info(), elem_id="model-info")
+                info = gr.Markdown(h.model_info(), elem_id="model-info")
                 unavailable = h.unavailable_info()
                 if unavailable:
                     with gr.Accordion(f"Unavailable models ({unavailable.count(chr(10)) + 1})", open=False):
@@ -283,7 +290,10 @@ def build_demo(handlers: DemoHandlers) -> gr.Blocks:
                 generate = _generate_tab(h, model)
             with gr.Tab("Compare solvers", id="compare"):
                 compare = _compare_tab(h, model, generate)
-        model.change(h.select_model, inputs=[model], outputs=[model, generate["duration"], compare["duration"]],
-                     api_name="select_model", concurrency_id="model", concurrency_limit=1)
+        # a switch (maybe a download) waits for the solve in progress and vice versa: one model at a
+        # time; the previews and small updates have their own slots, so the page stays responsive
+        model.input(h.select_model, inputs=[model],
+                    outputs=[model, info, generate["duration"], compare["duration"], generate["note"], compare["note"]],
+                    api_name="select_model", concurrency_id="model", concurrency_limit=1, show_progress_on=[info])
     demo.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)
     return demo

@@ -110,3 +110,45 @@ def launch_tiny_app() -> str:
 @pytest.fixture(scope="session")
 def tiny_app_url() -> str:
     return launch_tiny_app()
+
+
+# -- released models served by a fake Hugging Face Hub on 127.0.0.1 (tests/hub_server.py) ----------
+RELEASED_TOKEN = "hf_demo_test_token"
+
+
+def serve_released(hub, repos, monkeypatch, home: str, token: str = RELEASED_TOKEN) -> None:
+    """`hub` serves the released model (gated, `token` grants access), its T5 and its EnCodec; the
+    real huggingface_hub client talks to it (HF_ENDPOINT), caches into a fresh `home` (HF_HOME),
+    online, and with `HF_TOKEN=token` (delete it to be anonymous)."""
+    from tests.hub_server import prepare_client
+    from tests.released_fixtures import ENCODEC_32K_REPO, RELEASED_REPO, T5_BASE_REPO
+
+    hub.add_repo(RELEASED_REPO, repos[RELEASED_REPO], gated=True, token=token)
+    hub.add_repo(T5_BASE_REPO, repos[T5_BASE_REPO])
+    hub.add_repo(ENCODEC_32K_REPO, repos[ENCODEC_32K_REPO])
+    prepare_client(monkeypatch, home)
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    monkeypatch.setenv("HF_HOME", str(home))
+    for name in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "AUDIOCRAFT_CACHE_DIR", "HF_HUB_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_TOKEN", token)
+
+
+def slow_downloads(monkeypatch, chunk: int = 64 * 1024, pause: float = 0.02) -> None:
+    """Downloads from the fake Hub arrive in `chunk`-byte pieces every `pause` seconds (and the
+    client reports each piece), so a download lasts long enough to show its rate and time left."""
+    import time
+
+    from huggingface_hub import constants
+    from tests import hub_server
+
+    read = hub_server._File.read
+
+    def slow_read(self, start, end):
+        for piece in read(self, start, end):
+            time.sleep(pause)
+            yield piece
+
+    monkeypatch.setattr(hub_server, "_CHUNK", chunk)
+    monkeypatch.setattr(hub_server._File, "read", slow_read)
+    monkeypatch.setattr(constants, "DOWNLOAD_CHUNK_SIZE", chunk)

@@ -45,8 +45,8 @@ def test_bad_input_names_the_field_and_the_server_keeps_serving(client):
     with pytest.raises(AppError, match=r"chords: .*cannot read chord 'H'"):
         client.predict(text="piano", chords="C:0 H:1", api_name="/generate")
     # values the page's own widgets refuse are reported against their parameter too
-    with pytest.raises(AppError, match=r"duration: expected a number from 1 to 10, got 60"):
-        client.predict(text="piano", duration=60, api_name="/generate")
+    with pytest.raises(AppError, match=r"duration: expected a number from 1 to 300, got 600"):
+        client.predict(text="piano", duration=600, api_name="/generate")
     with pytest.raises(AppError, match=r"solver: expected one of 'euler', .*'dopri5'"):
         client.predict(text="piano", solver="heun", api_name="/generate")
     with pytest.raises(AppError, match=r"runs: expected a list of some of 'Euler 4'"):
@@ -54,6 +54,15 @@ def test_bad_input_names_the_field_and_the_server_keeps_serving(client):
     out = client.predict(text="piano", chords="C:0 F:1", seed=5, random_seed=False, adherence=False,
                          api_name="/generate")
     assert out[-2] == 5
+
+
+def test_select_model_refuses_an_unavailable_model_and_keeps_the_loaded_one(client, tiny_bundle_dir):
+    # the tests run offline: the released models are listed, unavailable, and refused
+    menu = client.predict(model="facebook/jasco-chords-drums-400M", api_name="/select_model")[0]
+    assert menu["value"] == tiny_bundle_dir
+    labels = dict((value, label) for label, value in menu["choices"])
+    assert labels["facebook/jasco-chords-drums-400M"].endswith("unavailable: offline (HF_HUB_OFFLINE=1)")
+    assert client.predict(text="piano", adherence=False, api_name="/generate")[-1].startswith("Done in")
 
 
 def test_compare(client):

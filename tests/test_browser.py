@@ -1,7 +1,8 @@
 """The demo in a real browser (headless Chromium through Playwright), against a tiny model.
 
 Loads the page, fills the prompt and chords, presses Generate and waits for the audio player and
-the trajectory plot; then the same on the Compare tab. Screenshots go to pytest's tmp dir; with
+the trajectory plot; then the same on the Compare tab; then a released model chosen from the model
+menu, downloaded from a Hub on 127.0.0.1 with its progress on the page, and used to generate. Screenshots go to pytest's tmp dir; with
 UPDATE_SCREENSHOTS=1 they also refresh `docs/screenshot_*.png` (the README shows
 `docs/screenshot_embedded.png`).
 
@@ -16,7 +17,7 @@ import time
 
 import pytest
 
-from demo_fixtures import tiny_app_url  # noqa: F401  (fixture)
+from demo_fixtures import serve_released, slow_downloads, tiny_app_url, tiny_bundle_dir  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -164,3 +165,70 @@ def test_embedded_model_generates_ten_seconds_in_the_browser(browser, tmp_path):
         context.close()
     finally:
         app.close()
+
+
+@pytest.fixture(scope="module")
+def released_app(released_repos, tiny_bundle_dir, tmp_path_factory):
+    """The demo around the tiny bundle, in this process, with a Hub on 127.0.0.1 serving the
+    released model (gated; HF_TOKEN set), its T5 and EnCodec, downloads slowed to ~2 MB/s so that
+    their progress can be watched. Yields (url, handlers); the released model is freed at the end."""
+    from demo.handlers import DemoHandlers
+    from demo.ui import build_demo, launch_options
+    from demo_fixtures import free_port
+    from tests.hub_server import FakeHub
+
+    with pytest.MonkeyPatch.context() as mp, FakeHub() as hub:
+        serve_released(hub, released_repos, mp, tmp_path_factory.mktemp("hf_home"))
+        slow_downloads(mp, pause=0.03)
+        handlers = DemoHandlers(tiny_bundle_dir, warm_up=False, output_dir=str(tmp_path_factory.mktemp("outputs")))
+        app = build_demo(handlers)
+        _, url, _ = app.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True,
+                               quiet=True, **launch_options())
+        try:
+            yield url, handlers
+        finally:
+            app.close()
+            handlers.models.use(tiny_bundle_dir)   # frees the released model
+
+
+def test_a_released_model_from_the_menu_downloads_with_progress_and_generates(browser, released_app, tmp_path):
+    from tests.released_fixtures import RELEASED_REPO
+
+    url, handlers = released_app
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(url)
+    page.wait_for_selector("#prompt textarea")
+    assert "Loaded: embedded (local bundle)" in page.inner_text("#model-info")
+
+    page.click("#model input")                                 # the menu: every released model and its state
+    options = page.get_by_role("option").all_inner_texts()
+    assert f"{RELEASED_REPO} \u00b7 downloads 2.6 MB on first use" in options, options
+    assert any(o.startswith("facebook/jasco-chords-drums-1B \u00b7 unavailable: ") for o in options), options
+    assert "embedded \u00b7 ready" in options
+
+    page.get_by_role("option", name=f"{RELEASED_REPO} \u00b7 downloads 2.6 MB on first use").click()
+    # the download on the page: bytes, rate and time left, then the model info says it is loaded
+    page.wait_for_function(f"document.body.innerText.includes('downloading {RELEASED_REPO}: ') && "
+                           "document.body.innerText.includes('MB/s') && document.body.innerText.includes(' left')")
+    page.wait_for_function(f"document.querySelector('#model-info').innerText.includes('Loaded: {RELEASED_REPO}')")
+    info = page.inner_text("#model-info")
+    assert "32000 Hz" in info and "conditions: text, chords, drums" in info
+    assert handlers.models.current.name == RELEASED_REPO
+    assert f"{RELEASED_REPO} \u00b7 loaded" in page.input_value("#model input")
+    page.get_by_text("Drums and melody (optional)").first.click()
+    page.wait_for_function("document.querySelector('#conditions-note') && "
+                           "document.querySelector('#conditions-note').innerText.includes('The loaded model ignores: melody.')")
+
+    page.fill("#prompt textarea", "upbeat jazz piano")
+    page.fill("#chords textarea", "C:0 F:0.5")
+    page.locator("#duration input[type=range]").fill("1")
+    page.click("#generate-btn")
+    page.wait_for_function("document.querySelector('#status').innerText.startsWith('Done in')")
+    page.wait_for_selector("#audio-1 audio", state="attached")
+    assert "32000 Hz" in page.inner_text("#audio-1")
+    stats = page.inner_text("#stats")
+    assert RELEASED_REPO in stats and "1 \u00d7 1.00 s at 32000 Hz" in stats
+    _screenshot(page, "screenshot_released.png", tmp_path)
+    context.close()

@@ -1,5 +1,5 @@
 """The demo's events end to end with a tiny model: audio, figures, tables, downloads, Stop, errors,
-the comparison, the live previews and the model menu."""
+the comparison and the live previews (the model menu: test_demo_models.py)."""
 from __future__ import annotations
 
 import json
@@ -51,7 +51,8 @@ def test_the_api_parameters_are_the_handlers_inputs(tiny_handlers):
     assert H.COMPARE_PARAMS[-4:] == ["runs", "extra_runs", "max_nfe", "model"]
     # the page's defaults are the tiny bundle's
     d = tiny_handlers.defaults
-    assert (d.solver, d.steps, d.duration, d.max_duration) == ("euler", 4, TINY_DURATION, 10.0)
+    assert (d.solver, d.steps, d.duration, d.max_duration) == ("euler", 4, TINY_DURATION,
+                                                              tiny_handlers.pipeline.max_duration)
 
 
 def test_generate_with_text_only_gives_audio_plots_stats_and_downloads(tiny_handlers):
@@ -124,7 +125,7 @@ def test_conditions_from_the_bundled_examples_and_adherence_scores(tiny_handlers
 @pytest.mark.parametrize("kwargs, field", [
     (dict(chords="C:0 Xq:1"), "chords"),
     (dict(chords="| C | F |", meter="x/y"), "meter"),
-    (dict(duration=99), "duration"),
+    (dict(duration=999), "duration"),   # past the longest clip (windows of the model's length)
     (dict(duration="long"), "duration"),
     (dict(solver="heun3"), "solver"),
     (dict(steps=0), "steps"),
@@ -256,20 +257,3 @@ def test_ui_helpers(tiny_handlers):
     assert (steps["visible"], rtol["visible"], atol["visible"]) == (False, True, True)
     assert H.DemoHandlers.copy_settings("a", 1) == ("a", 1)
     assert "conditions: text, chords, drums, melody" in tiny_handlers.model_info()
-
-
-def test_released_checkpoints_are_listed_and_refused_with_their_reason(tiny_bundle_dir, monkeypatch):
-    from jasco_core import checkpoints
-
-    monkeypatch.setattr(checkpoints, "available_models", lambda: [
-        ("embedded", False, "bundle missing"), ("facebook/jasco-chords-drums-400M", False, "not in the local cache")])
-    h = H.DemoHandlers(tiny_bundle_dir, output_dir=None, warm_up=False)
-    labels = [c.label for c in h.choices]
-    assert labels[1:] == ["embedded (unavailable)", "facebook/jasco-chords-drums-400M (unavailable)"]
-    assert "not in the local cache" in h.unavailable_info()
-    with pytest.raises(gr.Error, match="unavailable: not in the local cache"):
-        generate(h, text="x", model="facebook/jasco-chords-drums-400M")
-    # choosing it in the menu warns and falls back to the loaded model
-    with pytest.warns(UserWarning, match="unavailable"):  # gr.Warning outside an event
-        model, duration, _ = h.select_model("facebook/jasco-chords-drums-400M")
-    assert model["value"] == tiny_bundle_dir and duration["maximum"] == 10.0

@@ -1,5 +1,5 @@
 """UI values -> typed values: errors against the right control, guidance, solvers, Compare runs,
-the controls' defaults from the pipeline's public properties, the model menu."""
+the controls' defaults from the pipeline's public properties."""
 from __future__ import annotations
 
 import dataclasses
@@ -127,33 +127,14 @@ def test_compare_run_choices_are_checked(runs, extra, field, message):
     assert info.value.field == field
 
 
-# -- defaults and the model menu ------------------------------------------------------------------------
+# -- defaults ------------------------------------------------------------------------------------------
 def test_defaults_come_from_the_pipelines_public_properties(tiny_handlers):
     pipe = tiny_handlers.pipeline
     public = types.SimpleNamespace(**{name: getattr(pipe, name) for name in (
         "defaults", "sample_rate", "frame_rate", "accepts", "max_duration")})  # no bundle
     d = I.UIDefaults.from_pipeline(public, "tiny")
     assert d == dataclasses.replace(tiny_handlers.defaults, model="tiny")
-    assert (d.solver, d.steps, d.duration, d.max_duration) == ("euler", 4, 2.0, 10.0)
+    assert (d.solver, d.steps, d.duration, d.max_duration) == ("euler", 4, 2.0, pipe.max_duration)
     assert (d.w_all, d.w_text, d.w_null, d.null_auto) == (3.0, 0.0, -2.0, True)
     assert d.accepts == ("text", "chords", "drums", "melody") and d.sample_rate == 22050
     assert d.duration_adjustable and (d.log10_rtol, d.log10_atol) == (-5.0, -5.0)
-
-
-def test_model_menu_loads_what_is_available(tiny_handlers, monkeypatch):
-    from jasco_core import checkpoints
-
-    monkeypatch.setattr(checkpoints, "available_models", lambda: [
-        ("embedded", True, "bundled"), ("facebook/jasco-chords-drums-400M", False, "not downloaded")])
-    loaded = []
-    pipe = tiny_handlers.pipeline
-    menu = I.ModelMenu("/my/bundle", pipe, lambda name: loaded.append(name) or pipe)
-    assert [c.label for c in menu.choices] == [f"{pipe.name} (local bundle)", "embedded",
-                                               "facebook/jasco-chords-drums-400M (unavailable)"]
-    assert menu.pipeline(None) is pipe and menu.pipeline("/my/bundle") is pipe and loaded == []
-    assert menu.pipeline("embedded") is pipe and loaded == ["embedded"]
-    with pytest.raises(FieldError, match="^model: unknown model 'x'"):
-        menu.pipeline("x")
-    with pytest.raises(FieldError, match="unavailable: not downloaded; choose '/my/bundle'"):
-        menu.pipeline("facebook/jasco-chords-drums-400M")
-    assert menu.unavailable() == "- *facebook/jasco-chords-drums-400M*: not downloaded"

@@ -1,14 +1,15 @@
-"""How the demo runs the model: Stop flags per session, the progress bar fed by real solves,
-ZeroGPU wrapping, and the warm-up at start."""
+"""How the demo runs the model: Stop flags per session, the progress bars fed by real solves and
+downloads, ZeroGPU wrapping (what a worker receives), and the warm-up at start."""
 from __future__ import annotations
 
 import logging
+import pickle
 import types
 
 import pytest
 
 from demo import runtime as R
-from demo_fixtures import tiny_handlers  # noqa: F401  (fixture)
+from demo_fixtures import tiny_bundle_dir, tiny_handlers  # noqa: F401  (fixtures)
 from jasco_core.solvers import SolverConfig
 
 
@@ -55,29 +56,84 @@ def test_stop_raises_at_the_next_evaluation(tiny_handlers):
 
 def test_a_comparison_reports_each_run_to_its_own_progress(tiny_handlers):
     reporters = [R.SolveProgress(Recorder(), lambda: False, 1.0) for _ in range(2)]
-    comparison = R.run_comparison(tiny_handlers.pipeline, [SolverConfig("euler", steps=2), SolverConfig("rk4", steps=1)],
-                                  dict(text="beat", seed=2, duration=1.0), reporters)
+    model = R.ModelRef("tiny", tiny_handlers.pipeline)
+    comparison = R.compare(model, [SolverConfig("euler", steps=2), SolverConfig("rk4", steps=1)],
+                           dict(text="beat", seed=2, duration=1.0), reporters)
     assert [run.nfe for run in comparison.runs] == [2, 4]
     assert [[nfe for _, nfe in r.trace] for r in reporters] == [[1, 2], [1, 2, 3, 4]]
+    # each finished run is measured for the next request's GPU budget
+    assert len(model.speed.per_nfe) == 2 and all(s > 0 for s, _ in model.speed.per_nfe)
 
 
-def test_gpu_work_is_wrapped_for_zerogpu_when_spaces_is_importable(monkeypatch):
-    wrapped = []
+class FakeSpaces:
+    """Stands in for the `spaces` package: records what `spaces.GPU` was given."""
 
-    class FakeSpaces:
-        @staticmethod
-        def GPU(duration):
-            def decorate(fn):
-                wrapped.append((fn.__name__, duration))
-                return fn
-            return decorate
+    def __init__(self):
+        self.wrapped = []
 
-    monkeypatch.setattr(R, "spaces", FakeSpaces)
-    R.on_gpu(R.run_generation)
-    assert wrapped == [("run_generation", R.GPU_SECONDS)]
+    def GPU(self, duration):
+        def decorate(fn):
+            self.wrapped.append((fn.__name__, duration))
+            return fn
+        return decorate
+
+
+def test_gpu_work_is_wrapped_for_zerogpu_with_a_duration_per_request(monkeypatch):
+    fake = FakeSpaces()
+    monkeypatch.setattr(R, "spaces", fake)
+    R.on_gpu(R.gpu_budget.generation_seconds)(R.run_generation)
+    R.on_gpu(R.gpu_budget.comparison_seconds)(R.run_comparison)
+    assert fake.wrapped == [("run_generation", R.gpu_budget.generation_seconds),
+                            ("run_comparison", R.gpu_budget.comparison_seconds)]
     monkeypatch.setattr(R, "spaces", None)
     fn = lambda: None  # noqa: E731
-    assert R.on_gpu(fn) is fn
+    assert R.on_gpu(R.gpu_budget.generation_seconds)(fn) is fn
+
+
+def test_what_a_zerogpu_worker_receives_pickles_and_finds_the_model_again(tiny_handlers, tiny_bundle_dir):
+    """ZeroGPU pickles a GPU function's arguments into a forked worker: the model travels by name
+    (the worker finds it in the `load_pipeline` cache it inherited), progress with a snapshot of
+    the Stop flags, and the (t, NFE) trace comes back with the result."""
+    flags = R.CancelFlags()
+    stopped = flags.start(types.SimpleNamespace(session_hash="s"))
+    report = R.SolveProgress(Recorder(), stopped, 1.0)
+    model = R.ModelRef(tiny_bundle_dir, tiny_handlers.pipeline)
+    model.speed.per_nfe.append((0.5, 100))
+    args = (model, dict(text="piano", duration=1.0, seed=0, solver=SolverConfig("euler", steps=2), progress=report))
+    copied_model, copied_kwargs = pickle.loads(pickle.dumps(args))
+    assert copied_model.pipeline is None and copied_model.speed.per_nfe[0] == (0.5, 100)
+    assert copied_model.get() is tiny_handlers.pipeline  # same (name, device, precision) in the cache
+    result, trace = R.run_generation(copied_model, copied_kwargs)
+    assert [nfe for _, nfe in trace] == [1, 2] and report.trace == []  # the trace came back, not by reference
+    result_copy = pickle.loads(pickle.dumps(result))
+    assert result_copy.nfe == 2 and result_copy.audio.shape == result.audio.shape
+    flags.set("s")
+    assert stopped() and not copied_kwargs["progress"].stopped()  # the worker holds a snapshot
+
+
+def test_download_progress_shows_bytes_rate_and_time_left_then_loading_weights():
+    clock = types.SimpleNamespace(now=100.0)
+    bar = Recorder()
+    report = R.DownloadProgress(bar, "facebook/jasco-chords-drums-400M", every=0.2, clock=lambda: clock.now)
+    report.loading()
+    what = "downloading facebook/jasco-chords-drums-400M"
+    for now, done in ((100.0, 0), (102.0, 400_000_000), (102.1, 410_000_000), (104.0, 800_000_000),
+                      (105.0, 1_400_000_000)):
+        clock.now = now
+        report(done, 1_400_000_000, what)
+    assert report.shown == [
+        "facebook/jasco-chords-drums-400M: loading weights",
+        f"{what}: 0 B of 1.40 GB",                                            # no rate yet
+        f"{what}: 400.0 MB of 1.40 GB \u00b7 200.0 MB/s \u00b7 5 s left",
+        f"{what}: 800.0 MB of 1.40 GB \u00b7 200.0 MB/s \u00b7 3 s left",     # 102.1 was throttled
+        "facebook/jasco-chords-drums-400M: loading weights"]
+    assert [round(f, 3) for f, _ in bar.calls] == [0.0, 0.0, 0.286, 0.571, 1.0]
+    clock.now = 106.0   # the next repository (the text encoder) is a new download, with its own rate
+    report(0, 900_000_000, "downloading google-t5/t5-base")
+    clock.now = 116.0
+    report(300_000_000, 900_000_000, "downloading google-t5/t5-base")
+    assert report.shown[-1] == "downloading google-t5/t5-base: 300.0 MB of 900.0 MB \u00b7 30.0 MB/s \u00b7 20 s left"
+    assert R.format_seconds(125) == "2 min 05 s" and R.format_seconds(0.4) == "<1 s" and R.format_bytes(950) == "950 B"
 
 
 def test_warm_up_runs_one_short_solve_and_survives_failures(tiny_handlers, monkeypatch, caplog):
@@ -96,7 +152,7 @@ def test_warm_up_runs_one_short_solve_and_survives_failures(tiny_handlers, monke
         R.warm_up(pipe)  # does not raise: only the first request is slower
     assert "warm-up generation failed: no memory" in caplog.text
     # on ZeroGPU a GPU exists only inside spaces.GPU functions: no warm-up solve outside them
-    monkeypatch.setattr(R, "spaces", object())
+    monkeypatch.setattr(R, "zero_gpu", lambda: True)
     gpu_calls = []
     gpu_pipe = types.SimpleNamespace(device=types.SimpleNamespace(type="cuda"), sample_rate=22050, max_duration=10.0,
                                      generate=lambda *a, **k: gpu_calls.append(k))
