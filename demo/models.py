@@ -54,8 +54,17 @@ _SHORT_REASONS = (
 )
 
 
-def short_reason(reason: str) -> str:
-    """A few words for the menu from a library reason ('gated: needs HF_TOKEN')."""
+# the library's reason codes (`CheckpointError.code`, `ModelStatus.code`) -> a few words for the menu
+_SHORT_CODES = {"offline": "offline (HF_HUB_OFFLINE=1)", "gated": "gated: needs HF_TOKEN",
+                "no_access": "gated: this token has no access", "missing": "not on the Hub",
+                "network": "the Hub could not be reached", "disk": "not enough disk space"}
+
+
+def short_reason(reason: str, code: str = "") -> str:
+    """A few words for the menu from a library reason ('gated: needs HF_TOKEN'): from its code
+    when it has one, else from its words."""
+    if code in _SHORT_CODES:
+        return _SHORT_CODES[code]
     for words, short in _SHORT_REASONS:
         if words in reason:
             return short
@@ -74,6 +83,7 @@ class ModelChoice:
     state: str                           # READY | DOWNLOAD | UNAVAILABLE
     reason: str = ""
     download_bytes: tp.Optional[int] = None
+    code: str = ""                       # the library's reason code, when unavailable
 
     @property
     def available(self) -> bool:
@@ -87,7 +97,7 @@ class ModelChoice:
         if self.state == DOWNLOAD:
             size = format_bytes(self.download_bytes) if self.download_bytes else "its files"
             return f"downloads {size} on first use"
-        return f"unavailable: {short_reason(self.reason)}"
+        return f"unavailable: {short_reason(self.reason, self.code)}"
 
     def label(self, current: bool = False) -> str:
         return f"{self.display} \u00b7 {'loaded' if current else self.summary}"
@@ -120,7 +130,7 @@ def read_states(timeout: float = STATUS_TIMEOUT) -> list:
     except Exception as err:  # noqa: BLE001
         logger.warning("cannot list the models: %s", err)
         return []
-    return [dataclasses.replace(s, state=UNAVAILABLE, reason=f"{s.reason}; {why}") if s.state == DOWNLOAD else s
+    return [dataclasses.replace(s, state=UNAVAILABLE, reason=f"{s.reason}; {why}", code="network") if s.state == DOWNLOAD else s
             for s in local]
 
 
@@ -146,7 +156,8 @@ class ModelMenu:
         self.choices: tp.List[ModelChoice] = [ModelChoice(start, display, READY)]
         for s in read_states() if states is None else states:
             if s.name != start:
-                self.choices.append(ModelChoice(s.name, s.name, s.state, str(s.reason or ""), s.download_bytes))
+                self.choices.append(ModelChoice(s.name, s.name, s.state, str(s.reason or ""), s.download_bytes,
+                                                getattr(s, "code", "")))
 
     @property
     def pipeline(self) -> Pipeline:

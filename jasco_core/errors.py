@@ -48,9 +48,20 @@ class FieldError(ValueError):
 
 class CheckpointError(FieldError):
     """A model name, path or download cannot be loaded (field `model`). Raised by the checkpoint
-    loaders, the Hub access and the encoders that read model files."""
+    loaders, the Hub access and the encoders that read model files. `code` says what kind of
+    failure it is, for a UI: '' (a file or format problem), or one of the Hub's: 'offline',
+    'gated' (needs a token), 'no_access' (the token is not allowed), 'missing' (no such repository
+    or file), 'network', 'disk'."""
 
     default_field = "model"
+    code: str = ""
+
+    def __init__(self, field: str, message: tp.Optional[str] = None, code: str = ""):
+        super().__init__(field, message)
+        self.code = code
+
+    def __reduce__(self):
+        return (type(self), (self.field, self.message, self.code))
 
 
 # -- checks used at the public boundary -----------------------------------------------------------

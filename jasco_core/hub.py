@@ -119,7 +119,7 @@ def fetch(repo_id: str, patterns: tp.Sequence[str], *, required: tp.Sequence[str
         return cached
     if is_offline():
         raise CheckpointError("model", f"the {what} {repo_id} is not in the local Hugging Face cache and HF_HUB_OFFLINE=1 "
-                              f"forbids downloading it. {download_hint(repo_id, include=patterns)}")
+                              f"forbids downloading it. {download_hint(repo_id, include=patterns)}", code="offline")
     from huggingface_hub import snapshot_download
 
     cache = hub_cache_dirs()[-1]
@@ -131,7 +131,7 @@ def fetch(repo_id: str, patterns: tp.Sequence[str], *, required: tp.Sequence[str
         missing = [f for f in required if not any(info.filename == f for info in plan)]
         if missing:
             raise CheckpointError("model", f"the {what} {repo_id} has no {', '.join(missing)} "
-                                  f"(at {model_page(repo_id)})")
+                                  f"(at {model_page(repo_id)})", code="missing")
         needed = sum(int(info.file_size or 0) for info in plan if info.will_download)
         check_free_space(cache, needed, f"the {what} {repo_id}")
         logger.info("downloading %s (%.1f MB) into %s", repo_id, needed / 1e6, cache)
@@ -147,7 +147,7 @@ def download_size(repo_id: str, patterns: tp.Sequence[str], what: str = "model")
     metadata request per file, no download); raises `CheckpointError` when offline or refused
     (e.g. a gated repository without HF_TOKEN)."""
     if is_offline():
-        raise CheckpointError("model", f"the size of {repo_id} is unknown: HF_HUB_OFFLINE=1")
+        raise CheckpointError("model", f"the size of {repo_id} is unknown: HF_HUB_OFFLINE=1", code="offline")
     from huggingface_hub import snapshot_download
 
     with _hub_errors(repo_id, what):
@@ -173,46 +173,56 @@ def check_free_space(folder: str, needed: int, what: str) -> None:
     free = shutil.disk_usage(folder).free
     if needed + DISK_MARGIN_BYTES > free:
         raise CheckpointError("model", f"{what} needs {needed / 1e9:.2f} GB but only {free / 1e9:.2f} GB are free in "
-                              f"{folder}; free some space or set HF_HUB_CACHE (or HF_HOME) to a larger disk")
+                              f"{folder}; free some space or set HF_HUB_CACHE (or HF_HOME) to a larger disk", code="disk")
 
 
 @contextlib.contextmanager
 def _hub_errors(repo_id: str, what: str):
-    """The Hub's and the network's exceptions as `CheckpointError`s that say what to do."""
+    """The Hub's and the network's exceptions as `CheckpointError`s that say what to do (with a `code`)."""
     from huggingface_hub import errors as hub_errors
 
+    def fail(code: str, message: str) -> CheckpointError:
+        return CheckpointError("model", message, code=code)
+
+    retry = "Run again to resume; set HF_HUB_OFFLINE=1 to use only the local cache"
     try:
         yield
     except CheckpointError:
         raise
+    except hub_errors.DryRunError as e:   # a dry run hides why the repository could not be read
+        cause = e.__cause__
+        if isinstance(cause, Exception) and not isinstance(cause, hub_errors.DryRunError):
+            with _hub_errors(repo_id, what):
+                raise cause from None
+        raise fail("network", f"the Hub at {hub_endpoint()} did not answer for {repo_id} ({e})") from None
     except hub_errors.GatedRepoError as e:
         status = getattr(getattr(e, "response", None), "status_code", None)
         if status == 403 or hub_token():
-            raise CheckpointError("model", f"the {what} {repo_id} is gated and the token in HF_TOKEN (or your cached "
-                                  f"login) has no access to it: request access at {model_page(repo_id)}, then try again "
-                                  "with a token of the account that was granted access") from None
-        raise CheckpointError("model", f"the {what} {repo_id} is gated: request access at {model_page(repo_id)}, then "
-                              "set HF_TOKEN to a token of that account (or run `hf auth login`)") from None
+            raise fail("no_access", f"the {what} {repo_id} is gated and the token in HF_TOKEN (or your cached login) "
+                       f"has no access to it: request access at {model_page(repo_id)}, then try again with a token "
+                       "of the account that was granted access") from None
+        raise fail("gated", f"the {what} {repo_id} is gated: request access at {model_page(repo_id)}, then set "
+                   "HF_TOKEN to a token of that account (or run `hf auth login`)") from None
     except hub_errors.RepositoryNotFoundError:
-        raise CheckpointError("model", f"no {what} {repo_id} at {hub_endpoint()} (or it is private: set HF_TOKEN to "
-                              "a token that can read it)") from None
+        raise fail("missing", f"no {what} {repo_id} at {hub_endpoint()} (or it is private: set HF_TOKEN to a token "
+                   "that can read it)") from None
     except hub_errors.RevisionNotFoundError as e:
-        raise CheckpointError("model", f"the {what} {repo_id}: {e}") from None
+        raise fail("missing", f"the {what} {repo_id}: {e}") from None
     except hub_errors.EntryNotFoundError as e:
-        raise CheckpointError("model", f"the {what} {repo_id} lacks a file it needs: {e}") from None
+        raise fail("missing", f"the {what} {repo_id} lacks a file it needs: {e}") from None
     except hub_errors.HfHubHTTPError as e:
         status = getattr(getattr(e, "response", None), "status_code", None)
         if status in (401, 403):
-            raise CheckpointError("model", f"the Hub refused access to {repo_id} ({status}): set HF_TOKEN to a token "
-                                  f"with access (request it at {model_page(repo_id)})") from None
-        raise CheckpointError("model", f"downloading {repo_id} failed: {e}; run again to resume") from None
+            raise fail("no_access", f"the Hub refused access to {repo_id} ({status}): set HF_TOKEN to a token with "
+                       f"access (request it at {model_page(repo_id)})") from None
+        raise fail("network", f"downloading {repo_id} failed: {e}. {retry}") from None
     except OSError as e:   # connection refused, timeouts, an interrupted transfer, a full disk
-        raise CheckpointError("model", f"downloading {repo_id} from {hub_endpoint()} failed ({type(e).__name__}: {e}). "
-                              "Run again to resume; set HF_HUB_OFFLINE=1 to use only the local cache") from None
+        raise fail("network", f"downloading {repo_id} from {hub_endpoint()} failed ({type(e).__name__}: {e}). "
+                   f"{retry}") from None
     except Exception as e:  # httpx transport errors are not OSErrors
         if type(e).__module__.split(".")[0] in ("httpx", "httpx2", "httpcore", "requests", "urllib3", "h11"):
-            raise CheckpointError("model", f"downloading {repo_id} from {hub_endpoint()} failed ({type(e).__name__}: "
-                                  f"{e}). Run again to resume; set HF_HUB_OFFLINE=1 to use only the local cache") from None
+            raise fail("network", f"downloading {repo_id} from {hub_endpoint()} failed ({type(e).__name__}: {e}). "
+                       f"{retry}") from None
         raise
 
 

@@ -107,7 +107,7 @@ def test_first_load_downloads_the_needed_files_then_the_cache_and_offline_make_n
 def test_gated_repo_names_hf_token_and_the_model_page(served, monkeypatch):
     with pytest.raises(CheckpointError) as err:
         ck.load_bundle(RELEASED_REPO)
-    assert err.value.field == "model" and "HF_TOKEN" in str(err.value)
+    assert err.value.field == "model" and "HF_TOKEN" in str(err.value) and err.value.code == "gated"
     assert f"{served.url}/{RELEASED_REPO}" in str(err.value) and "request access" in str(err.value)
     monkeypatch.setenv("HF_TOKEN", "hf_a_token_without_access")
     with pytest.raises(CheckpointError, match="has no access") as err:
@@ -164,13 +164,23 @@ def test_model_states_and_the_download_command(served, monkeypatch, capsys):
     anonymous = {m.name: m for m in ck.model_status()}
     assert anonymous["embedded"].state == "ready"
     assert anonymous[RELEASED_REPO].state == "unavailable" and "HF_TOKEN" in anonymous[RELEASED_REPO].reason
+    assert anonymous[RELEASED_REPO].code == "gated"
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     status = {m.name: m for m in ck.model_status()}[RELEASED_REPO]
     assert status.state == "download" and status.download_bytes > 2_000_000
-    assert status.summary.startswith("downloads ") and status.summary.endswith(" GB on first use")
+    assert status.summary == f"downloads {status.download_bytes / 1e6:.1f} MB on first use"
     assert _files_fetched(served) == []                                             # sizes only, nothing downloaded
     assert main(["download", RELEASED_REPO]) == 0
     assert "ready:" in capsys.readouterr().out
     assert {m.name: m for m in ck.model_status()}[RELEASED_REPO].state == "ready"
     assert main(["list", "--offline"]) == 0
     assert any(line.startswith("ready") and RELEASED_REPO in line for line in capsys.readouterr().out.splitlines())
+
+
+def test_a_repository_the_hub_does_not_have_is_said_to_be_missing(served, monkeypatch):
+    monkeypatch.setattr(ck.resolve, "RELEASED_MODELS", ("facebook/jasco-nothing-1B",))
+    status = {m.name: m for m in ck.model_status()}["facebook/jasco-nothing-1B"]
+    assert status.state == "unavailable" and status.code == "missing" and "no model" in status.reason
+    with pytest.raises(CheckpointError) as err:
+        ck.load_bundle("facebook/jasco-nothing-1B")
+    assert err.value.code == "missing" and "HF_HUB_OFFLINE" not in str(err.value)

@@ -103,6 +103,7 @@ class ModelStatus:
     state: str
     reason: str
     download_bytes: tp.Optional[int] = None
+    code: str = ""      # why not, in a word: 'offline', 'gated', 'no_access', 'missing', 'network' (CheckpointError.code)
 
     @property
     def usable(self) -> bool:
@@ -114,9 +115,13 @@ class ModelStatus:
         if self.state == "ready":
             return "ready"
         if self.state == "download":
-            size = f"{self.download_bytes / 1e9:.1f} GB" if self.download_bytes else "its files"
-            return f"downloads {size} on first use"
+            return f"downloads {format_size(self.download_bytes) if self.download_bytes else 'its files'} on first use"
         return f"unavailable: {self.reason}"
+
+
+def format_size(n: int) -> str:
+    """'2.6 MB', '1.4 GB'."""
+    return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
 
 
 def model_status(cache_dirs: tp.Optional[tp.Sequence[str]] = None, *, ask_hub: bool = True) -> tp.List[ModelStatus]:
@@ -131,7 +136,8 @@ def model_status(cache_dirs: tp.Optional[tp.Sequence[str]] = None, *, ask_hub: b
     if os.path.exists(os.path.join(EMBEDDED_DIR, BUNDLE_FILE)):
         out.append(ModelStatus("embedded", "ready", "bundled with the application"))
     else:
-        out.append(ModelStatus("embedded", "unavailable", f"the embedded bundle is missing from {EMBEDDED_DIR}"))
+        out.append(ModelStatus("embedded", "unavailable", f"the embedded bundle is missing from {EMBEDDED_DIR}",
+                               code="missing"))
     t5_repo = t5_repo_candidates(RELEASED_TEXT_ENCODER)[-1]
     t5 = None
     for repo in t5_repo_candidates(RELEASED_TEXT_ENCODER):
@@ -150,7 +156,8 @@ def model_status(cache_dirs: tp.Optional[tp.Sequence[str]] = None, *, ask_hub: b
         missing = "its text encoder " + RELEASED_TEXT_ENCODER if cached else "it"
         if is_offline():
             hint = download_hint(t5_repo, include=T5_FILES) if cached else download_hint(repo, include=RELEASED_FILES)
-            out.append(ModelStatus(repo, "unavailable", f"{missing} is not downloaded and HF_HUB_OFFLINE=1. {hint}"))
+            out.append(ModelStatus(repo, "unavailable", f"{missing} is not downloaded and HF_HUB_OFFLINE=1. {hint}",
+                                   code="offline"))
             continue
         if not ask_hub:
             out.append(ModelStatus(repo, "download", f"{missing} is downloaded on first use"))
@@ -160,7 +167,7 @@ def model_status(cache_dirs: tp.Optional[tp.Sequence[str]] = None, *, ask_hub: b
             if t5_bytes is None:
                 t5_bytes = download_size(t5_repo, T5_FILES, "text encoder")
         except CheckpointError as e:
-            out.append(ModelStatus(repo, "unavailable", e.message))
+            out.append(ModelStatus(repo, "unavailable", e.message, code=getattr(e, "code", "")))
             continue
         out.append(ModelStatus(repo, "download", f"{missing} is downloaded on first use" + drums_note,
                                size + t5_bytes))
