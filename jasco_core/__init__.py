@@ -13,8 +13,11 @@ import typing as tp
 
 _EXPORTS = {
     "load_pipeline": "jasco_core.pipeline",
+    "unload_pipeline": "jasco_core.pipeline",
     "Pipeline": "jasco_core.pipeline",
     "GenerationResult": "jasco_core.pipeline",
+    "FieldError": "jasco_core.errors",
+    "compare_solvers": "jasco_core.compare",
     "Guidance": "jasco_core.guidance",
     "SolverConfig": "jasco_core.solvers",
     "integrate": "jasco_core.solvers",
