@@ -234,3 +234,15 @@ def test_frames_before_the_first_chord_follow_the_chosen_rule():
     assert null[5:].tolist() == no_chord[5:].tolist() == [idx("C")] * 5 + [idx("F")] * 2
     with pytest.raises(ValueError, match="before_first"):
         frame_chords(progression, 12, before_first="silence")
+
+
+def test_a_bar_chart_shorter_than_the_clip_repeats_and_time_notation_holds():
+    looped = parse_progression("| C G | Am F |", duration=10.0)
+    assert [c for c, _ in looped.chords] == ["C", "G", "Am", "F", "C", "G", "Am", "F", "C", "G"]
+    assert [t for _, t in looped.chords] == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+    assert any("repeats to fill the 10 s clip" in w for w in looped.warnings)
+    held = parse_progression("C:0 G:1 Am:2 F:3", duration=10.0)
+    assert held.chords[-1] == ("F", 3.0) and not held.warnings
+    exact = parse_progression("| C | Am | F | G |", duration=10.0, bpm=96)      # 4 bars of 2.5 s: no repeat
+    assert len(exact.chords) == 4 and not exact.warnings
+    assert len(parse_progression("| C G | Am F |").chords) == 4                  # no clip length: as written

@@ -196,6 +196,20 @@ def _parse_bars(text: str, tempo: Tempo) -> list[tuple[str, float, str]]:
     return out
 
 
+def _loop_chart(items: list, text: str, tempo: Tempo, duration: float) -> tuple[list, str]:
+    """A bar chart shorter than the clip repeats to fill it, as a musician's chart does (time
+    notation keeps the original's 'the last chord holds'). Returns the items and a note."""
+    bars = len([bar for bar in text.split("|") if bar.strip()])
+    length = bars * tempo.bar_seconds
+    if not items or length <= 0 or length >= duration - 1e-9:
+        return items, ""
+    repeats = math.ceil(duration / length - 1e-9)
+    looped = [(label, start + k * length, f"{where}, repeat {k + 1}" if k else where)
+              for k in range(repeats) for label, start, where in items if start + k * length < duration]
+    return looped, (f"the {bars}-bar chart ({length:g} s at {tempo.bpm:g} BPM) repeats to fill the "
+                    f"{duration:g} s clip ({duration / length:.3g} times)")
+
+
 def _split_text(text: str, tempo: Tempo) -> list[tuple[str, float, str]]:
     stripped = text.strip()
     if "|" in stripped:
@@ -283,6 +297,9 @@ def parse_progression(
         raise ConditionError("duration", f"duration must be a positive number of seconds, e.g. 10; got {duration!r}")
 
     chords, written, warnings = [], [], []
+    if isinstance(value, str) and tempo is not None and duration is not None:
+        items, note = _loop_chart(items, value, tempo, duration)
+        warnings.extend([note] if note else [])
     previous: Optional[float] = None
     for label, start, where in items:
         if not math.isfinite(start):
