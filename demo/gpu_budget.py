@@ -18,8 +18,9 @@ short request waits behind a long one). The estimate here follows the request:
   one window at most.
 - Conditions and decoding: the longest measured for the same kind of request, else a prior.
 
-`generation_seconds` and `comparison_seconds` take exactly the arguments of the GPU functions
-they size (`spaces.GPU` calls them that way) and depend on nothing else.
+`generation_seconds`, `comparison_seconds` and `edit_seconds` take exactly the arguments of the
+GPU functions they size (`spaces.GPU` calls them that way) and depend on nothing else. An edit is
+sized as a generation of its result's length.
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ from jasco_core.guidance import Guidance
 from jasco_core.longform import count_windows
 from jasco_core.solvers import FIXED_STEP_METHODS, SolverConfig
 
-__all__ = ["SpeedLog", "expected_nfe", "gpu_seconds", "generation_seconds", "comparison_seconds"]
+__all__ = ["SpeedLog", "expected_nfe", "gpu_seconds", "generation_seconds", "comparison_seconds", "edit_seconds"]
 
 PRIOR_FLOPS = 2e13            # sustained FLOP/s assumed before a measurement (fp32, part of an H200)
 PRIOR_NFE_SECONDS = 0.02      # per evaluation, beyond the FLOPs (kernel launches, the solver)
@@ -80,6 +81,7 @@ class SpeedLog:
     def record(self, result, solver: SolverConfig, rows: int, kind: tp.Tuple[bool, bool]) -> None:
         """One completed request: `result.timings` and `result.nfe` (all windows) of `rows` rows."""
         windows, frames = self.windows(int(result.latents.shape[1]))
+        windows = len(getattr(result, "windows", None) or ()) or windows  # an edit solves only some
         if result.nfe > 0 and result.timings.get("sampling", 0.0) > 0:
             self.per_nfe.append((result.timings["sampling"] / result.nfe, rows * frames))
         if not solver.is_fixed_step:
@@ -178,3 +180,14 @@ def comparison_seconds(model, solvers: tp.Sequence[SolverConfig], request: tp.Ma
     # each run encodes its conditions and decodes again; the first pays the one-off costs
     overhead = s.speed.overhead(s.kind) * (1.0 + COMPARE_RUN_OVERHEAD * max(0, len(configs) - 1))
     return gpu_seconds(nfe, per_nfe, overhead)
+
+
+def edit_seconds(model, kind: str, kwargs: tp.Mapping[str, tp.Any]) -> int:
+    """GPU seconds for `runtime.run_edit(model, kind, kwargs)`: sized as a generation of the whole
+    result (a repaint solves only the windows of its region: an overestimate, never a cut)."""
+    try:
+        samples, rate = kwargs["audio"]
+        seconds = len(samples) / float(rate) + (float(kwargs.get("seconds") or 0.0) if kind == "extend" else 0.0)
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        seconds = None
+    return generation_seconds(model, dict(kwargs, duration=seconds))

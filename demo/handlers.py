@@ -7,12 +7,13 @@ Stop button, the progress bar and ZeroGPU), and shapes the result with `demo.out
 the server keeps serving.
 
 The parameters of `generate` and `compare` (names and defaults) are the `/generate` and
-`/compare` API: `GENERATE_PARAMS` and `COMPARE_PARAMS` list them in order.
+`/compare` API: `GENERATE_PARAMS` and `COMPARE_PARAMS` list them in order. The Edit tab's events
+are `self.edit` (`demo.edit.EditHandlers`: `/repaint`, `/extend`). `page_updates` returns what
+follows the current model, in the order of `PAGE_UPDATES` (the outputs of `/select_model`).
 """
 from __future__ import annotations
 
 import html
-import inspect
 import os
 import time
 import typing as tp
@@ -26,12 +27,18 @@ from jasco_core.solvers import FIXED_STEP_METHODS
 
 from . import inputs as I
 from . import outputs as O
-from . import plots
+from . import plots, solve_plots
 from . import runtime as R
-from .inputs import MAX_COMPARE_RUNS, MAX_SAMPLE_PLAYERS, MIN_DURATION, UIDefaults
+from .edit import EditHandlers
+from .inputs import MAX_COMPARE_RUNS, MAX_SAMPLE_PLAYERS, MIN_DURATION, SAMPLING_PARAMS, W_ALL_RANGE, W_TEXT_RANGE, UIDefaults
 from .models import ModelMenu
 
-__all__ = ["DemoHandlers", "GENERATE_PARAMS", "COMPARE_PARAMS", "MAX_SAMPLE_PLAYERS", "MAX_COMPARE_RUNS"]
+__all__ = ["DemoHandlers", "GENERATE_PARAMS", "COMPARE_PARAMS", "PAGE_UPDATES", "MAX_SAMPLE_PLAYERS", "MAX_COMPARE_RUNS"]
+
+# what follows the model on a switch, '<tab>.<control>' (the outputs of `/select_model`, in order)
+PAGE_UPDATES = ("model", "info", "generate.duration", "compare.duration", "edit.seconds", "generate.note",
+                "compare.note", "edit.note", *(f"generate.{name}" for name in SAMPLING_PARAMS),
+                "compare.w_all", "compare.w_text", "compare.max_nfe", *(f"edit.{name}" for name in SAMPLING_PARAMS))
 
 
 class DemoHandlers:
@@ -54,6 +61,7 @@ class DemoHandlers:
         self.defaults = UIDefaults.from_pipeline(self.models.start.pipeline, model)  # the page's initial values
         self.outputs = O.OutputStore(output_dir, keep_outputs)
         self.cancel = R.CancelFlags()
+        self.edit = EditHandlers(self.models, self.outputs, self.cancel)
         if warm_up:
             R.warm_up(self.pipeline)
 
@@ -67,8 +75,10 @@ class DemoHandlers:
         """Markdown next to the model menu: what is loaded and what it accepts."""
         pipe = self.pipeline
         name = self.models.choice(self.models.current.name).display
-        return (f"Loaded: **{html.escape(name, quote=False)}** \u00b7 {pipe.sample_rate} Hz "
-                f"\u00b7 up to {pipe.max_duration:g} s \u00b7 conditions: {', '.join(pipe.accepts)} \u00b7 {pipe.device}")
+        d = UIDefaults.from_pipeline(pipe, self.models.current.name)
+        return (f"Loaded: **{html.escape(name, quote=False)}** \u00b7 {pipe.sample_rate} Hz \u00b7 up to "
+                f"{d.max_duration:g} s (in windows of {d.window_seconds:g} s) \u00b7 conditions: "
+                f"{', '.join(pipe.accepts)} \u00b7 {pipe.device}")
 
     def conditions_note(self) -> str:
         """What the current model ignores of the page's conditions ('' when it takes them all)."""
@@ -81,31 +91,49 @@ class DemoHandlers:
 
     def select_model(self, model: str, progress=gr.Progress()):
         """Model menu chosen: load that model (downloading it on first use, with progress) and fit
-        the page to it: the menu, the model info, both duration sliders and the conditions notes.
-        An unavailable model or a failed load keeps the current model, with a warning saying why."""
+        the page to it (`page_updates`). An unavailable model or a failed load keeps the current
+        model, with a warning saying why."""
         before = self.models.current
         started = time.perf_counter()
         try:
             ref = self.models.use(model, progress)
         except FieldError as err:
             gr.Warning(I.user_error(err).message, title="The model was not changed")
-            return (gr.update(choices=self.models.menu(), value=before.name),) + (gr.skip(),) * 5
+            return (gr.update(choices=self.models.menu(), value=before.name),) + (gr.skip(),) * (len(PAGE_UPDATES) - 1)
         if ref is before:
-            return (gr.skip(),) * 6
+            return (gr.skip(),) * len(PAGE_UPDATES)
         gr.Info(f"{self.models.choice(ref.name).display} loaded in {time.perf_counter() - started:.1f} s",
                 title="Model loaded")
         return self.page_updates()
 
     def page_updates(self) -> tuple:
-        """What follows the current model: menu, model info, duration sliders (both tabs) and
-        conditions notes (both tabs)."""
-        pipe = self.pipeline
-        duration = gr.update(maximum=max(pipe.max_duration, MIN_DURATION + 0.5),
-                             value=min(pipe.defaults.duration, pipe.max_duration),
-                             interactive=pipe.max_duration > MIN_DURATION)
+        """What follows the current model, in the order of `PAGE_UPDATES`: the menu, the model
+        info, the duration limits (both durations, the Edit tab's extension), the conditions notes,
+        and the guidance and solver controls of every tab, set to the model's defaults."""
+        d = UIDefaults.from_pipeline(self.pipeline, self.models.current.name)
+        top = max(d.max_duration, MIN_DURATION + 0.5)
+        fixed = d.solver in FIXED_STEP_METHODS
+        # a fresh update per output: Gradio consumes an update's value as it sends it
+        def duration():
+            return gr.update(maximum=top, value=d.duration, interactive=d.duration_adjustable)
+
+        def sampling():
+            return dict(
+                w_all=gr.update(value=d.w_all, maximum=max(W_ALL_RANGE[1], d.w_all)),
+                w_text=gr.update(value=d.w_text, minimum=min(W_TEXT_RANGE[0], d.w_text),
+                                 maximum=max(W_TEXT_RANGE[1], d.w_text)),
+                null_auto=gr.update(value=d.null_auto), w_null=gr.update(value=d.w_null, interactive=not d.null_auto),
+                solver=gr.update(value=d.solver), steps=gr.update(value=max(1, min(d.steps, 200)), visible=fixed),
+                log10_rtol=gr.update(value=d.log10_rtol, visible=not fixed),
+                log10_atol=gr.update(value=d.log10_atol, visible=not fixed), max_nfe=gr.update(value=d.max_nfe))
         note = self.conditions_note()
-        return (gr.update(choices=self.models.menu(), value=self.models.current.name), self.model_info(),
-                duration, duration, note, note)
+        updates = {"model": gr.update(choices=self.models.menu(), value=self.models.current.name),
+                   "info": self.model_info(), "generate.duration": duration(), "compare.duration": duration(),
+                   "edit.seconds": gr.update(maximum=top, value=d.duration)}
+        for tab in ("generate", "compare", "edit"):
+            updates[f"{tab}.note"] = note
+            updates.update((f"{tab}.{name}", update) for name, update in sampling().items())
+        return tuple(updates[name] for name in PAGE_UPDATES)
 
     def stop(self, request: gr.Request = None):
         """Stop button: ask this session's running solve to stop at its next field evaluation."""
@@ -115,27 +143,27 @@ class DemoHandlers:
     # -- generate -------------------------------------------------------------------------------
     def generate(self, text: str = "", chords: str = "", drums=None, melody=None, duration: float = None,
                  bpm: float = 120.0, meter: str = "4/4", w_all: float = None, w_text: float = None,
-                 null_auto: bool = True, w_null: float = None, solver: str = None, steps: int = None,
+                 null_auto: bool = None, w_null: float = None, solver: str = None, steps: int = None,
                  log10_rtol: float = None, log10_atol: float = None, max_nfe: int = None, seed: int = 0,
                  random_seed: bool = True, num_samples: int = 1, model: str = None, adherence: bool = True,
                  request: gr.Request = None, progress=gr.Progress()):
         """Generate music from a prompt and optional chords, drums and melody.
 
-        Every argument but `text` is optional; missing ones take the model's defaults. Returns
-        one audio file per sample (up to 4), the trajectory and spectrogram figures, a stats
-        table, the WAV and JSON downloads, the seed used, and a status line.
+        Every argument but `text` is optional; missing ones take the model's defaults. `duration`:
+        up to 120 s; beyond the model's window (10 s) the clip is made of overlapping windows, one
+        after another. Returns one audio file per sample (up to 4), the trajectory and
+        spectrogram figures, a stats table, the WAV and JSON downloads, the seed used, and a
+        status line.
         """
         started = time.perf_counter()
-        pick = lambda value, default: default if value is None else value  # noqa: E731
         stopped = self.cancel.start(request)
         try:
             ref = self.models.use(model, progress)  # another model than the current one: switch first
             d = UIDefaults.from_pipeline(ref.pipeline, ref.name)
-            args = I.request_args(text, chords, drums, melody, pick(duration, d.duration), bpm, meter, seed,
-                                  random_seed)
-            guidance = I.guidance(pick(w_all, d.w_all), pick(w_text, d.w_text), null_auto, pick(w_null, d.w_null))
-            solver_cfg = I.solver_config(pick(solver, d.solver), pick(steps, d.steps), pick(log10_rtol, d.log10_rtol),
-                                         pick(log10_atol, d.log10_atol), pick(max_nfe, d.max_nfe))
+            args = I.request_args(text, chords, drums, melody, d.duration if duration is None else duration, bpm,
+                                  meter, seed, random_seed, max_duration=d.max_duration)
+            guidance, solver_cfg = I.sampling(d, w_all, w_text, null_auto, w_null, solver, steps, log10_rtol,
+                                              log10_atol, max_nfe)
             samples = I.num_samples(num_samples)
             report = R.SolveProgress(progress, stopped, solver_cfg.end_time)
             progress(0.0, desc="encoding the prompt and conditions")
@@ -153,15 +181,14 @@ class DemoHandlers:
                             result.sample_rate)
         replay = O.replay_inputs(args, guidance, solver_cfg, samples, result, ref.name)
         record = O.write_record(os.path.join(folder, f"{stem}_parameters.json"), result, replay, wavs)
-        traj = result.trajectory
-        trajectory_fig = plots.generation_figure(traj.times, traj.latents.numpy(), result.steps["times"],
-                                                 result.steps["sizes"], trace)
+        trajectory_fig = O.trajectory_figure(result, trace)
         spectrogram_fig = plots.spectrogram_figure(result.audio, result.sample_rate)
-        rows = O.stats_rows(result, ref.pipeline.name, solver_cfg, guidance) + (O.adherence_rows(result) if adherence else [])
+        rows = (O.stats_rows(result, ref.pipeline.name, solver_cfg, guidance) + O.window_rows(result, ref.pipeline.frame_rate)
+                + (O.adherence_rows(result) if adherence else []))
         total = time.perf_counter() - started
         rows.insert(0, ["end-to-end seconds (server)", f"{total:.2f}"])
         labels = [f"Sample {k + 1} \u00b7 {result.sample_rate} Hz" for k in range(len(wavs))]
-        status = (f"Done in {total:.1f} s \u00b7 {result.nfe} NFE \u00b7 seed {result.seed}"
+        status = (f"Done in {total:.1f} s \u00b7 {result.nfe} NFE{O.in_windows(result)} \u00b7 seed {result.seed}"
                   + (" (random)" if args["seed"] is None else "")
                   + (f" \u00b7 {len(result.warnings)} warning(s), see the table" if result.warnings else ""))
         return (*O.players(wavs, labels, MAX_SAMPLE_PLAYERS), trajectory_fig, spectrogram_fig, rows,
@@ -185,7 +212,7 @@ class DemoHandlers:
             ref = self.models.use(model, progress)
             d = UIDefaults.from_pipeline(ref.pipeline, ref.name)
             args = I.request_args(text, chords, drums, melody, d.duration if duration is None else duration,
-                                  bpm, meter, seed, False)
+                                  bpm, meter, seed, False, max_duration=d.max_duration)
             guidance = I.guidance(d.w_all if w_all is None else w_all, d.w_text if w_text is None else w_text,
                                   True, None)
             cap = I.nfe_cap(d.max_nfe if max_nfe is None else max_nfe)
@@ -206,7 +233,7 @@ class DemoHandlers:
         wavs = O.write_wavs(folder, [f"compare_{k + 1}_{label}" for k, (label, _) in enumerate(finished)],
                             np.stack([run.result.audio[0] for _, run in finished]), rate)
         names = [f"{label} \u00b7 {run.nfe} NFE \u00b7 {rate} Hz" for label, run in finished]
-        figure = plots.comparison_figure(O.run_traces(labels, comparison))
+        figure = solve_plots.comparison_figure(O.run_traces(labels, comparison))
         status = (f"{len(finished)} of {n} runs done in {time.perf_counter() - started:.1f} s \u00b7 seed "
                   f"{comparison.seed} \u00b7 reference: {labels[comparison.reference]}")
         return (*O.players(wavs, names, MAX_COMPARE_RUNS), O.compare_rows(labels, comparison), figure, status)
@@ -281,13 +308,8 @@ class DemoHandlers:
         return values
 
 
-def _handler_params(fn: tp.Callable) -> tp.List[str]:
-    """Names of a handler's UI inputs, in order (Gradio's request and progress excluded)."""
-    return [name for name in inspect.signature(fn).parameters if name not in ("self", "request", "progress")]
-
-
-GENERATE_PARAMS = _handler_params(DemoHandlers.generate)
-COMPARE_PARAMS = _handler_params(DemoHandlers.compare)
+GENERATE_PARAMS = I.api_params(DemoHandlers.generate)
+COMPARE_PARAMS = I.api_params(DemoHandlers.compare)
 
 
 def _shown(figure) -> dict:

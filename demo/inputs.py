@@ -17,6 +17,8 @@ import re
 import typing as tp
 
 import gradio as gr
+import numpy as np
+import soundfile as sf
 
 from jasco_core.errors import FieldError
 from jasco_core.guidance import Guidance
@@ -26,7 +28,10 @@ from jasco_core.solvers import PRESETS, SolverConfig, SolverConfigError
 MAX_SAMPLE_PLAYERS = 4      # audio players on the Generate tab (one per sample)
 MAX_COMPARE_RUNS = 8        # audio players on the Compare tab (one per run)
 MIN_DURATION = 1.0          # the duration slider's lowest value
+MAX_PAGE_DURATION = 120.0   # the page's longest clip (the library allows 300 s): a shared server
+MIN_EXTEND = 0.5            # the shortest extension (the library's shortest clip)
 LOG10_TOL_RANGE = (-8.0, -1.0)
+W_ALL_RANGE, W_TEXT_RANGE = (0.0, 10.0), (-10.0, 10.0)   # the weight sliders (widened for a model's default)
 MAX_NFE_LIMIT = 5000        # the page's NFE cap (a shared server: no runaway solves)
 MAX_SEED = 2**31 - 1
 
@@ -45,7 +50,10 @@ FIELD_LABELS = {
     "model": "Model", "max_nfe": "NFE cap", "steps": "Steps", "rtol": "rtol", "atol": "atol",
     "log10_rtol": "rtol", "log10_atol": "atol", "w_all": "w_all", "w_text": "w_text", "w_null": "w_null",
     "runs": "Runs to compare", "extra_runs": "More runs",
+    "audio": "Audio to edit", "start": "Start (s)", "end": "End (s)", "seconds": "Extend by (s)",
 }
+# the guidance and solver controls of a tab, in the order of the handlers' parameters
+SAMPLING_PARAMS = ("w_all", "w_text", "null_auto", "w_null", "solver", "steps", "log10_rtol", "log10_atol", "max_nfe")
 # library field -> the page parameter that holds it, where their names differ
 PAGE_FIELDS = {
     "guidance.all": "w_all", "guidance.text": "w_text", "guidance.null": "w_null", "solver.method": "solver",
@@ -122,22 +130,65 @@ def file_name(value: tp.Any) -> tp.Optional[str]:
 
 
 # -- requests -----------------------------------------------------------------------------------------
-def request_args(text_value, chords, drums, melody, duration, bpm, meter, seed, random_seed) -> tp.Dict[str, tp.Any]:
-    """The arguments of `Pipeline.generate` that both tabs share (seed None: draw one)."""
+def request_args(text_value, chords, drums, melody, duration, bpm, meter, seed, random_seed,
+                 max_duration: float = MAX_PAGE_DURATION) -> tp.Dict[str, tp.Any]:
+    """The arguments of `Pipeline.generate` that every tab shares (seed None: draw one); the
+    duration within the page's range (`max_duration`: the page's limit for the model). `duration`
+    None leaves it out (an edit: the audio sets the length)."""
     meter = text("meter", meter).strip() or "4/4"
     if random_seed in (None, True):
         seed = None
     else:
         seed = number("seed", seed, f"a whole number from 0 to {MAX_SEED}", 0, MAX_SEED, integer=True)
-    return dict(text=text("text", text_value), chords=text("chords", chords).strip() or None,
-                drums=file_value("drums", drums), melody=file_value("melody", melody),
-                duration=number("duration", duration, "seconds, e.g. 10"), bpm=bpm, meter=meter, seed=seed)
+    args = dict(text=text("text", text_value), chords=text("chords", chords).strip() or None,
+                drums=file_value("drums", drums), melody=file_value("melody", melody), bpm=bpm, meter=meter, seed=seed)
+    if duration is not None:
+        args["duration"] = number("duration", duration, f"seconds from {MIN_DURATION:g} to {max_duration:g}",
+                                  MIN_DURATION, max_duration)
+    return args
+
+
+# -- edits --------------------------------------------------------------------------------------------
+def edit_audio(value: tp.Any, sample_rate: int, max_seconds: float) -> tp.Tuple[np.ndarray, int]:
+    """The audio to edit (an upload, a recording, the last output) as `(mono samples, sample_rate)`
+    at the model's rate, at most `max_seconds` long; read once here, so that the page's limit is
+    checked before the model runs and the library does not decode it again."""
+    from jasco_core.editing import read_edit_audio
+
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise FieldError("audio", "no audio given: upload a clip, record one, or press “Use the last output”")
+    return read_edit_audio(file_value("audio", value), sample_rate, max_seconds), int(sample_rate)
+
+
+def audio_seconds(value: tp.Any) -> tp.Optional[float]:
+    """The length of an audio file in seconds from its header (None when it cannot be told cheaply)."""
+    try:
+        path = file_value("audio", value)
+        return float(sf.info(path).duration) if isinstance(path, str) else None
+    except (FieldError, RuntimeError, TypeError, ValueError):
+        return None
+
+
+def extend_seconds(value: tp.Any, given: float, max_duration: float) -> float:
+    """How many seconds to add to a clip of `given` seconds, the result at most `max_duration`."""
+    room = max_duration - given
+    return number("seconds", value, f"seconds from {MIN_EXTEND:g} to {max(room, MIN_EXTEND):.1f} (the result is at "
+                  f"most {max_duration:g} s and the clip is {given:.1f} s)", MIN_EXTEND, room)
 
 
 def guidance(w_all, w_text, null_auto, w_null) -> Guidance:
     """The guidance sliders; 'null = 1 - all - text' ticked (or None) ignores `w_null`."""
     null = None if null_auto in (None, True) else w_null
     return Guidance(all=w_all, text=w_text, null=null)
+
+
+def sampling(d: "UIDefaults", w_all, w_text, null_auto, w_null, solver, steps, log10_rtol, log10_atol,
+             max_nfe) -> tp.Tuple[Guidance, SolverConfig]:
+    """A tab's guidance and solver controls (`SAMPLING_PARAMS`; None: the model's default, `d`)."""
+    pick = lambda value, default: default if value is None else value  # noqa: E731
+    return (guidance(pick(w_all, d.w_all), pick(w_text, d.w_text), pick(null_auto, d.null_auto), pick(w_null, d.w_null)),
+            solver_config(pick(solver, d.solver), pick(steps, d.steps), pick(log10_rtol, d.log10_rtol),
+                          pick(log10_atol, d.log10_atol), pick(max_nfe, d.max_nfe)))
 
 
 def nfe_cap(value) -> int:
@@ -151,6 +202,13 @@ def solver_config(method, steps, log10_rtol, log10_atol, max_nfe) -> SolverConfi
     rtol = 10.0 ** number("rtol", log10_rtol, tolerance % "rtol", lo, hi)
     atol = 10.0 ** number("atol", log10_atol, tolerance % "atol", lo, hi)
     return SolverConfig(method=method, steps=steps, rtol=rtol, atol=atol, max_nfe=nfe_cap(max_nfe))
+
+
+def api_params(fn: tp.Callable) -> tp.List[str]:
+    """Names of a handler's UI inputs, in order (Gradio's request and progress excluded): its API."""
+    import inspect
+
+    return [name for name in inspect.signature(fn).parameters if name not in ("self", "request", "progress")]
 
 
 def num_samples(value) -> int:
@@ -206,7 +264,8 @@ class UIDefaults:
     frame_rate: float
     accepts: tp.Tuple[str, ...]
     duration: float
-    max_duration: float
+    max_duration: float        # the page's longest clip: `MAX_PAGE_DURATION` or less
+    window_seconds: float      # the model's native window; longer clips are made of windows
     w_all: float
     w_text: float
     w_null: float
@@ -235,7 +294,8 @@ class UIDefaults:
         weights = d.guidance.weights()
         return cls(
             model=model, sample_rate=pipe.sample_rate, frame_rate=pipe.frame_rate, accepts=tuple(pipe.accepts),
-            duration=float(min(d.duration, pipe.max_duration)), max_duration=pipe.max_duration,
+            duration=float(min(d.duration, pipe.max_duration, MAX_PAGE_DURATION)),
+            max_duration=float(min(pipe.max_duration, MAX_PAGE_DURATION)), window_seconds=float(pipe.window_seconds),
             w_all=weights["all"], w_text=weights["text"], w_null=weights["null"], null_auto=d.guidance.null is None,
             solver=d.solver.method, steps=int(d.solver.steps), log10_rtol=_log10(d.solver.rtol),
             log10_atol=_log10(d.solver.atol), max_nfe=min(int(d.solver.max_nfe), MAX_NFE_LIMIT))

@@ -1,13 +1,17 @@
 """What a result becomes on the page: WAV and JSON downloads, players, stats and compare tables.
 
-- `OutputStore`: per-request folders for downloads, the newest `keep` kept.
+- `OutputStore`: per-request folders for downloads, the newest `keep` kept; a folder whose
+  request fails while writing is removed (`request_dir`).
 - `write_wavs`, `write_record`: the audio as 16-bit WAV, and a JSON with every parameter of the
-  result plus the page's inputs that reproduce it (`replay_inputs`; file inputs by name only).
-- `stats_rows`, `adherence_rows`: the Generate tab's table; `compare_rows`, `run_traces`: the
-  Compare tab's table and figure data.
+  result plus the page's inputs that reproduce it (`replay_inputs`, `replay_edit_inputs`; file
+  inputs by name only).
+- `stats_rows`, `window_rows`, `adherence_rows`: the Generate and Edit tabs' table;
+  `trajectory_figure`: one window's figure, or every window's for a long clip; `compare_rows`,
+  `run_traces`: the Compare tab's table and figure data.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -29,7 +33,7 @@ from jasco_core.guidance import Guidance
 from jasco_core.pipeline import GenerationResult
 from jasco_core.solvers import SolverConfig
 
-from . import plots
+from . import solve_plots
 from .inputs import file_name
 
 KEEP_OUTPUT_DIRS = 32       # per-request output folders kept on disk (oldest removed first)
@@ -58,6 +62,16 @@ class OutputStore:
                 shutil.rmtree(os.path.join(self.root, old), ignore_errors=True)
             return path
 
+    @contextlib.contextmanager
+    def request_dir(self) -> tp.Iterator[str]:
+        """A new folder that is removed again if the block fails: nothing half-written is left."""
+        path = self.new_dir()
+        try:
+            yield path
+        except BaseException:
+            shutil.rmtree(path, ignore_errors=True)
+            raise
+
 
 # -- files ----------------------------------------------------------------------------------------------
 def write_wavs(folder: str, stems: tp.Sequence[str], audio: np.ndarray, sample_rate: int) -> tp.List[str]:
@@ -70,26 +84,41 @@ def write_wavs(folder: str, stems: tp.Sequence[str], audio: np.ndarray, sample_r
     return paths
 
 
+def _shared_inputs(request: dict, guidance: Guidance, solver: SolverConfig, result: GenerationResult,
+                   model: str) -> tp.Dict[str, tp.Any]:
+    """The inputs every tab's API shares, as they reproduce `result` (its seed fixed; files by name)."""
+    weights = guidance.weights()
+    return dict(text=request["text"], chords=request["chords"] or "", drums=file_name(request["drums"]),
+                melody=file_name(request["melody"]), bpm=request["bpm"], meter=request["meter"], w_all=weights["all"],
+                w_text=weights["text"], null_auto=guidance.null is None, w_null=weights["null"], solver=solver.method,
+                steps=solver.steps, log10_rtol=math.log10(solver.rtol), log10_atol=math.log10(solver.atol),
+                max_nfe=solver.max_nfe, seed=result.seed, random_seed=False, model=model)
+
+
 def replay_inputs(request: dict, guidance: Guidance, solver: SolverConfig, num_samples: int,
                   result: GenerationResult, model: str) -> tp.Dict[str, tp.Any]:
     """The `/generate` inputs that reproduce `result` (its seed fixed; files by name)."""
-    weights = guidance.weights()
-    return dict(text=request["text"], chords=request["chords"] or "", drums=file_name(request["drums"]),
-                melody=file_name(request["melody"]), duration=request["duration"], bpm=request["bpm"],
-                meter=request["meter"], w_all=weights["all"], w_text=weights["text"], null_auto=guidance.null is None,
-                w_null=weights["null"], solver=solver.method, steps=solver.steps, log10_rtol=math.log10(solver.rtol),
-                log10_atol=math.log10(solver.atol), max_nfe=solver.max_nfe, seed=result.seed, random_seed=False,
-                num_samples=num_samples, model=model)
+    return dict(_shared_inputs(request, guidance, solver, result, model), duration=request["duration"],
+                num_samples=num_samples)
+
+
+def replay_edit_inputs(audio: tp.Any, region: tp.Dict[str, float], request: dict, guidance: Guidance,
+                       solver: SolverConfig, result: GenerationResult, model: str) -> tp.Dict[str, tp.Any]:
+    """The `/repaint` (region: start, end) or `/extend` (region: seconds) inputs that reproduce
+    `result`, the audio by name."""
+    return dict(audio=file_name(audio), **region, **_shared_inputs(request, guidance, solver, result, model))
 
 
 def write_record(path: str, result: GenerationResult, inputs: tp.Dict[str, tp.Any], files: tp.Sequence[str]) -> str:
-    """The JSON of a generation: the library's parameters (file inputs by name, never a server
-    path), the page inputs that replay it, and what the run measured."""
-    parameters = dict(result.parameters, drums=inputs.get("drums"), melody=inputs.get("melody"))
+    """The JSON of a generation or an edit: the library's parameters (file inputs by name, never a
+    server path), the page inputs that replay it, and what the run measured."""
+    parameters = dict(result.parameters, **{k: inputs.get(k) for k in ("drums", "melody", "audio") if k in inputs})
     record = {"parameters": parameters, "demo_inputs": inputs,
               "result": {"nfe": result.nfe, "seconds": round(result.seconds, 4), "timings": result.timings,
                          "accepted_steps": len(result.steps["times"]), "sample_rate": result.sample_rate,
-                         "warnings": result.warnings, "files": [os.path.basename(p) for p in files]}}
+                         "warnings": result.warnings, "files": [os.path.basename(p) for p in files],
+                         "windows": [dict(start=w.start, end=w.end, known_frames=w.known_frames, nfe=w.nfe)
+                                     for w in result.windows]}}
     with open(path, "w") as f:
         json.dump(record, f, indent=1, default=_json_default)
     return path
@@ -121,6 +150,39 @@ def stats_rows(result: GenerationResult, model: str, solver: SolverConfig, guida
     ]
 
 
+def in_windows(result: GenerationResult) -> str:
+    """' in 3 windows' for a clip solved in several windows, else ''."""
+    return f" in {len(result.windows)} windows" if len(result.windows) > 1 else ""
+
+
+def window_rows(result: GenerationResult, frame_rate: float) -> tp.List[list]:
+    """The windows the clip was solved in: how many, where (seconds), NFE of each, and for an edit
+    the frames each kept from the input."""
+    windows = result.windows
+    if not windows:
+        return []
+    spans = ", ".join(f"{w.start / frame_rate:.1f}\u2013{w.end / frame_rate:.1f}" for w in windows)
+    rows = [["windows", f"{len(windows)} ({spans} s)"],
+            ["NFE per window", ", ".join(str(w.nfe) for w in windows)]]
+    if any(w.known_frames for w in windows):
+        rows.append(["frames kept per window (context)", ", ".join(f"{w.known_frames} of {w.end - w.start}"
+                                                                   for w in windows)])
+    return rows
+
+
+def trajectory_figure(result: GenerationResult, trace: tp.Sequence[tp.Sequence[float]]):
+    """The trajectory figure of a generation (`trajectory=True`): every sample of its one window,
+    or, for a long clip, every window's first sample, labelled 'window k (frames a\u2013b)'."""
+    if len(result.windows) <= 1:
+        traj = result.trajectory
+        return solve_plots.generation_figure(traj.times, traj.latents.numpy(), result.steps["times"],
+                                             result.steps["sizes"], trace)
+    traces = [solve_plots.WindowTrace(f"window {k + 1} (frames {w.start}\u2013{w.end})", w.trajectory.times,
+                                      w.trajectory.latents[:, 0].numpy(), w.step_times, w.step_sizes)
+              for k, w in enumerate(result.windows)]
+    return solve_plots.windows_figure(traces, trace)
+
+
 def adherence_rows(result: GenerationResult) -> tp.List[list]:
     """One row per condition given: each sample's adherence score (0-1, higher is better)."""
     per_sample = [metrics.adherence_scores(audio, result.sample_rate, result.previews) for audio in result.audio]
@@ -143,9 +205,9 @@ def compare_rows(labels: tp.Sequence[str], comparison: Comparison) -> tp.List[li
     return rows
 
 
-def run_traces(labels: tp.Sequence[str], comparison: Comparison) -> tp.List[plots.RunTrace]:
+def run_traces(labels: tp.Sequence[str], comparison: Comparison) -> tp.List[solve_plots.RunTrace]:
     """The finished runs as the comparison figure draws them (first sample's trajectory)."""
-    return [plots.RunTrace(label, run.solver.method, run.result.trajectory.latents[:, 0].numpy(), run.nfe,
+    return [solve_plots.RunTrace(label, run.solver.method, run.result.trajectory.latents[:, 0].numpy(), run.nfe,
                            run.rmse, run.is_reference)
             for label, run in zip(labels, comparison.runs) if run.done]
 

@@ -3,15 +3,15 @@
 - `CancelFlags`: a Stop request per browser session; `SolveProgress` checks it at every field
   evaluation and raises `Stopped`, so Stop interrupts a solve already running (Gradio's own
   cancel only stops waiting for it).
-- `SolveProgress`: the solver's `progress(t, nfe)` -> the page's `gr.Progress`, with the real t
-  and NFE; it also records (t, NFE) for the trajectory figure.
+- `SolveProgress`: the solver's `progress(t, nfe, window=...)` -> the page's `gr.Progress`, with
+  the real t, NFE and window of a long clip; it also records them for the trajectory figure.
 - `DownloadProgress`: `load_pipeline`'s `progress(done_bytes, total_bytes, what)` -> the page's
   bar, with the rate and the time left; "loading weights" once the bytes are in.
 - `ModelRef`: a loaded pipeline as the GPU functions receive it (see below); `load_model` loads
   one where ZeroGPU expects it.
-- `run_generation` / `run_comparison`: the GPU work of one request, wrapped by `spaces.GPU` on
+- `run_generation` / `run_comparison` / `run_edit`: the GPU work of one request, wrapped by `spaces.GPU` on
   ZeroGPU Spaces (where a GPU exists only inside such functions) with a duration computed per
-  request (`demo.gpu_budget`), and run as is elsewhere. `generate` / `compare` call them and
+  request (`demo.gpu_budget`), and run as is elsewhere. `generate` / `compare` / `edit` call them and
   record how long the work took, which sizes the next request.
 - `warm_up`: what the first request would otherwise wait for, done once at start.
 
@@ -19,7 +19,7 @@ ZeroGPU runs a GPU function in a forked worker and sends it its arguments pickle
 only what pickles: a `ModelRef` travels as its name, device and precision, and the worker finds
 the pipeline in the `load_pipeline` cache it inherited (or loads it from the disk cache); the
 progress objects travel with a snapshot of the Stop flags (Stop reaches a solve only where the
-work runs in this process; on ZeroGPU it cancels the wait), and the (t, NFE) trace comes back
+work runs in this process; on ZeroGPU it cancels the wait), and the (t, NFE, window) trace comes back
 with the result.
 """
 from __future__ import annotations
@@ -122,26 +122,35 @@ class StopCheck:
 
 
 class SolveProgress:
-    """The solver's `progress(t, nfe)` for one solve, shown on the page's progress bar.
+    """The solver's `progress(t, nfe, window=(index, count))` for one solve, on the page's bar.
 
-    The bar goes from `offset` to `offset + scale` as t goes to `end_time` (a comparison gives each
-    run its share); `trace` keeps every (t, NFE). Raises `Stopped` once `stopped()` is true.
+    The bar goes from `offset` to `offset + scale` over the whole job (a comparison gives each run
+    its share): a clip longer than the model's window is solved window after window, each window's
+    t from 0 to `end_time`, and each window counts for an equal share. The text says 'window i of n
+    · NFE n · t = …' (without the window part for a single window). `trace` keeps (t, NFE of the
+    job, window index) of every report. Raises `Stopped` once `stopped()` is true: at any field
+    evaluation, and at the start of each window.
     """
 
     def __init__(self, progress: tp.Callable, stopped: tp.Callable[[], bool], end_time: float, *,
                  offset: float = 0.0, scale: float = 1.0, prefix: str = ""):
         self.progress, self.stopped, self.end_time = progress, stopped, float(end_time)
         self.offset, self.scale, self.prefix = offset, scale, prefix
-        self.trace: tp.List[tp.Tuple[float, int]] = []
-        self._t = 0.0
+        self.trace: tp.List[tp.Tuple[float, int, int]] = []
+        self._t, self._window = 0.0, 0
 
-    def __call__(self, t: float, nfe: int) -> None:
+    def __call__(self, t: float, nfe: int, window: tp.Optional[tp.Tuple[int, int]] = None) -> None:
         if self.stopped():
             raise Stopped()
-        self.trace.append((float(t), int(nfe)))
+        index, count = window if window is not None else (0, 1)
+        if index != self._window:  # a new window: its t starts again from 0
+            self._t, self._window = 0.0, index
+        self.trace.append((float(t), int(nfe), int(index)))
         self._t = max(self._t, float(t))
         fraction = min(self._t / self.end_time, 1.0) if self.end_time > 0 else 1.0
-        self.progress(self.offset + self.scale * fraction, desc=f"{self.prefix}NFE {nfe} \u00b7 t = {self._t:.3f}")
+        where = f"window {index + 1} of {count} \u00b7 " if count > 1 else ""
+        self.progress(self.offset + self.scale * (index + fraction) / max(count, 1),
+                      desc=f"{self.prefix}{where}NFE {nfe} \u00b7 t = {self._t:.3f}")
 
 
 def format_bytes(n: float) -> str:
@@ -248,10 +257,25 @@ def on_gpu(duration: tp.Callable[..., int]):
     return wrap
 
 
+Trace = tp.List[tp.Tuple[float, int, int]]  # (t, NFE of the job, window index) of every progress report
+
+
 @on_gpu(gpu_budget.generation_seconds)
-def run_generation(model: ModelRef, kwargs: dict) -> tp.Tuple[GenerationResult, tp.List[tp.Tuple[float, int]]]:
-    """The GPU work of one generation: its result and the (t, NFE) trace of `kwargs['progress']`."""
+def run_generation(model: ModelRef, kwargs: dict) -> tp.Tuple[GenerationResult, Trace]:
+    """The GPU work of one generation: its result and the trace of `kwargs['progress']`."""
     result = model.get().generate(**kwargs)
+    return result, list(getattr(kwargs.get("progress"), "trace", []))
+
+
+EDITS = ("repaint", "extend")
+
+
+@on_gpu(gpu_budget.edit_seconds)
+def run_edit(model: ModelRef, kind: str, kwargs: dict) -> tp.Tuple[GenerationResult, Trace]:
+    """The GPU work of one edit (`kind`: 'repaint' or 'extend', `Pipeline`'s method of that name)."""
+    if kind not in EDITS:
+        raise ValueError(f"unknown edit {kind!r}")
+    result = getattr(model.get(), kind)(**kwargs)
     return result, list(getattr(kwargs.get("progress"), "trace", []))
 
 
@@ -269,9 +293,16 @@ def _record(model: ModelRef, result: GenerationResult, solver, request: tp.Mappi
     model.speed.record(result, SolverConfig.coerce(solver, defaults.solver), result.audio.shape[0] * terms, kind)
 
 
-def generate(model: ModelRef, kwargs: dict) -> tp.Tuple[GenerationResult, tp.List[tp.Tuple[float, int]]]:
+def generate(model: ModelRef, kwargs: dict) -> tp.Tuple[GenerationResult, Trace]:
     """`run_generation`, then what it took is recorded in `model.speed`."""
     result, trace = run_generation(model, kwargs)
+    _record(model, result, kwargs.get("solver"), kwargs)
+    return result, trace
+
+
+def edit(model: ModelRef, kind: str, kwargs: dict) -> tp.Tuple[GenerationResult, Trace]:
+    """`run_edit`, then what it took is recorded in `model.speed`."""
+    result, trace = run_edit(model, kind, kwargs)
     _record(model, result, kwargs.get("solver"), kwargs)
     return result, trace
 

@@ -1,22 +1,25 @@
 """Layout of the demo page, its components, their events and the examples.
 
-`build_demo(handlers)` returns a queued `gr.Blocks`: a model menu above two tabs.
+`build_demo(handlers)` returns a queued `gr.Blocks`: a model menu above three tabs.
 
 - **Model menu**: the loaded model and every released one with its state (ready, downloads N GB
   on first use, unavailable: why); choosing one loads it with its download on the progress bar
-  next to the menu (`/select_model`), and the model info, duration sliders and conditions notes
-  follow the new model.
+  next to the menu (`/select_model`), and the model info, duration limits, guidance and solver
+  defaults and conditions notes of every tab follow the new model (`handlers.PAGE_UPDATES`).
 
 - **Generate**: prompt and conditions (with live previews) and the sampling settings on the left;
   audio players, the trajectory and spectrogram figures, the stats table and the downloads on the
-  right. Generate / Stop.
+  right. Generate / Stop. Clips up to 120 s (windows of the model's length beyond it).
+- **Edit** (`demo.edit_tab`): repaint a region of a clip or extend it.
 - **Compare solvers**: the same kind of inputs, a choice of solver runs, and one audio player
   per run, a table and one figure.
 
-Every event has an `api_name`; the two that do the work are `/generate` and `/compare`, and all
-their inputs have defaults, so `client.predict(text="...", api_name="/generate")` works. They
-and the model switch share one concurrency slot (one solve or switch at a time, as the model is
-shared); previews have their own slots and the small UI updates skip the queue, so neither a long
+Shared groups of controls (conditions with previews, guidance and solver) are built by
+`demo.controls`. Every event has an `api_name`; the ones that do the work are `/generate`,
+`/repaint`, `/extend` and `/compare`, and all their inputs have defaults (but the clip and region
+of an edit), so `client.predict(text="...", api_name="/generate")` works. They and the model
+switch share one concurrency slot (one solve or switch at a time, as the model is shared);
+previews have their own slots and the small UI updates skip the queue, so neither a long
 generation nor a download freezes the page.
 """
 from __future__ import annotations
@@ -26,21 +29,16 @@ import typing as tp
 import gradio as gr
 
 from jasco_core.paths import EXAMPLES_DIR
-from jasco_core.solvers import FIXED_STEP_METHODS, METHODS
 
 from .components import CheckedCheckboxGroup, CheckedDropdown, CheckedNumber, CheckedSlider, name_fields
+from .controls import conditions, duration_slider, sampling_controls, weight_sliders
+from .edit_tab import edit_tab
 from .examples import load_examples
-from .handlers import COMPARE_PARAMS, GENERATE_PARAMS, DemoHandlers
-from .inputs import (COMPARE_PRESETS, DEFAULT_COMPARE_RUNS, LOG10_TOL_RANGE, MAX_COMPARE_RUNS, MAX_NFE_LIMIT,
-                     MAX_SAMPLE_PLAYERS, MAX_SEED, MIN_DURATION)
+from .handlers import COMPARE_PARAMS, GENERATE_PARAMS, PAGE_UPDATES, DemoHandlers
+from .inputs import COMPARE_PRESETS, DEFAULT_COMPARE_RUNS, MAX_COMPARE_RUNS, MAX_NFE_LIMIT, MAX_SAMPLE_PLAYERS, MAX_SEED
 from .outputs import COMPARE_HEADERS, STATS_HEADERS
 
 QUEUE_SIZE = 16          # waiting requests beyond this are refused with "queue full"
-PREVIEW_CONCURRENCY = 2  # live previews running at once
-
-CHORDS_HELP = ("'C:0 Am:2.5 F:5 G:7.5' (chord:start seconds), 'C@0 F@2', '| C | Am | F G |' (bars at the tempo "
-               "below) or '[(C, 0.0), (F, 2.0)]'. Harte labels with ':' take '@': 'A:min@0'.")
-MELODY_TYPES = [".wav", ".flac", ".ogg", ".mp3", ".mid", ".midi", ".npy", ".pt", ".th"]
 
 CSS = """
 #title h1 {margin-bottom: 0}
@@ -55,8 +53,10 @@ out = client.predict(text="mellow jazz piano with brushed drums", chords="C:0 Am
                      api_name="/generate")
 *wavs, parameters_json = out[-3]   # downloads; out[-2]: seed used, out[-1]: status
 ```
-Every control of this tab is a parameter of `/generate` with the page's default; `/compare` takes
-`runs=["Euler 4", "dopri5 1e-5"]` and `extra_runs="rk4:8"`. See "Use via API" at the bottom of the page.
+Every control of this tab is a parameter of `/generate` with the page's default (`duration` up to
+120 s); `/repaint` takes `audio=handle_file(path), start=..., end=...`, `/extend` takes
+`audio=..., seconds=...`; `/compare` takes `runs=["Euler 4", "dopri5 1e-5"]` and `extra_runs="rk4:8"`.
+See "Use via API" at the bottom of the page.
 """
 
 
@@ -65,105 +65,21 @@ def launch_options() -> tp.Dict[str, tp.Any]:
     return {"theme": gr.themes.Soft(), "css": CSS, "allowed_paths": [EXAMPLES_DIR]}
 
 
-class _Conditions(tp.NamedTuple):
-    text: gr.Textbox
-    chords: gr.Textbox
-    bpm: gr.Number
-    meter: gr.Dropdown
-    drums: gr.Audio
-    melody: gr.File
-    note: gr.Markdown  # what the current model ignores
-
-
-def _conditions(h: DemoHandlers, duration: gr.Slider, prefix: str, open_files: bool) -> _Conditions:
-    """Prompt, chords (with a live timeline), drums and melody (with previews) for one tab."""
-    d = h.defaults
-    text = gr.Textbox(label="Prompt", lines=2, value=d.text, elem_id=f"{prefix}prompt",
-                      placeholder="e.g. mellow jazz piano with brushed drums, slow tempo")
-    with gr.Row(equal_height=True):
-        chords = gr.Textbox(label="Chord progression", value=d.chords, scale=5, elem_id=f"{prefix}chords",
-                            placeholder="C:0 Am:2.5 F:5 G:7.5", info=CHORDS_HELP)
-        bpm = CheckedNumber(label="Tempo (BPM)", value=d.bpm, minimum=20, maximum=400, scale=1, min_width=90,
-                            info="for bars")
-        meter = CheckedDropdown(label="Meter", choices=["4/4", "3/4", "6/8", "2/4", "5/4", "7/8"], value=d.meter,
-                                allow_custom_value=True, scale=1, min_width=110, info="for bars")
-    chord_plot = gr.Plot(label="Chord timeline", show_label=False, visible=False, elem_id=f"{prefix}chord-plot")
-    chord_note = gr.Markdown(elem_classes="preview-note")
-    with gr.Accordion("Drums and melody (optional)", open=open_files):
-        with gr.Row():
-            drums = gr.Audio(label="Drums: upload a loop or record one", sources=["upload", "microphone"],
-                             type="filepath", elem_id=f"{prefix}drums")
-            melody = gr.File(label="Melody: audio, MIDI (.mid) or salience (.npy/.pt [53, T])",
-                             file_types=MELODY_TYPES, type="filepath", elem_id=f"{prefix}melody")
-        with gr.Row():
-            with gr.Column(min_width=200):
-                drums_plot = gr.Plot(label="Drums preview", show_label=False, visible=False)
-                drums_note = gr.Markdown(elem_classes="preview-note")
-            with gr.Column(min_width=200):
-                melody_plot = gr.Plot(label="Melody preview", show_label=False, visible=False)
-                melody_note = gr.Markdown(elem_classes="preview-note")
-        note = gr.Markdown(h.conditions_note(), elem_id=f"{prefix}conditions-note")
-
-    preview = dict(queue=True, concurrency_id="preview", concurrency_limit=PREVIEW_CONCURRENCY,
-                   show_progress="hidden", trigger_mode="always_last")
-    gr.on([chords.change, duration.change, bpm.change, meter.change], h.preview_chords,
-          inputs=[chords, duration, bpm, meter], outputs=[chord_plot, chord_note],
-          api_name=f"{prefix}preview_chords", **preview)
-    gr.on([drums.change, duration.change], h.preview_drums, inputs=[drums, duration],
-          outputs=[drums_plot, drums_note], api_name=f"{prefix}preview_drums", **preview)
-    gr.on([melody.change, duration.change], h.preview_melody, inputs=[melody, duration],
-          outputs=[melody_plot, melody_note], api_name=f"{prefix}preview_melody", **preview)
-    return _Conditions(text, chords, bpm, meter, drums, melody, note)
-
-
-def _duration(h: DemoHandlers, elem_id: str) -> CheckedSlider:
-    d = h.defaults
-    return CheckedSlider(MIN_DURATION, max(d.max_duration, MIN_DURATION + 0.5), value=d.duration, step=0.5,
-                         label="Duration (s)", interactive=d.duration_adjustable, elem_id=elem_id, render=False,
-                         min_width=160,
-                         info=None if d.duration_adjustable else "this model makes clips of a fixed length")
-
-
 def _generate_tab(h: DemoHandlers, model: gr.Dropdown) -> tp.Dict[str, tp.Any]:
     d = h.defaults
     with gr.Row():
         with gr.Column(scale=5, min_width=380):
-            duration = _duration(h, "duration")
-            cond = _conditions(h, duration, "", open_files=False)
+            duration = duration_slider(d, "duration")
+            cond = conditions(h, duration, "", open_files=False)
+            duration.render()  # a row of its own: a 120 s range needs the width
             with gr.Row(equal_height=True):
-                duration.render()
                 num_samples = CheckedSlider(1, MAX_SAMPLE_PLAYERS, value=d.num_samples, step=1, label="Samples",
                                             min_width=120)
                 seed = CheckedNumber(label="Seed", value=d.seed, precision=0, minimum=0, maximum=MAX_SEED,
                                      min_width=140, elem_id="seed")
                 random_seed = gr.Checkbox(label="Random seed", value=d.random_seed, min_width=100,
                                           info="the seed used is shown here after a run")
-            with gr.Accordion("Guidance", open=False):
-                gr.Markdown("v = w_all \u00b7 v(all conditions) + w_text \u00b7 v(text only) + w_null \u00b7 v(nothing)")
-                with gr.Row():
-                    w_all = CheckedSlider(0, max(10.0, d.w_all), value=d.w_all, step=0.25, label="w_all",
-                                          info="pull towards every condition")
-                    w_text = CheckedSlider(min(-10.0, d.w_text), max(10.0, d.w_text), value=d.w_text, step=0.25,
-                                           label="w_text",
-                                           info="pull towards the prompt alone; negative: follow chords, melody and drums harder")
-                with gr.Row():
-                    null_auto = gr.Checkbox(label="null = 1 \u2212 all \u2212 text", value=d.null_auto)
-                    w_null = CheckedSlider(-20, 5, value=d.w_null, step=0.25, label="w_null",
-                                           interactive=not d.null_auto)
-            with gr.Accordion("Solver", open=False):
-                fixed = d.solver in FIXED_STEP_METHODS
-                with gr.Row():
-                    solver = CheckedDropdown(list(METHODS), value=d.solver, label="Method",
-                                             info="euler/midpoint/rk4: fixed steps; dopri5/bosh3/adaptive_heun: adaptive")
-                    max_nfe = CheckedNumber(label="NFE cap", value=d.max_nfe, precision=0, minimum=1,
-                                            maximum=MAX_NFE_LIMIT, info="stop a solve after this many evaluations")
-                steps = CheckedSlider(1, 200, value=max(1, min(d.steps, 200)), step=1, label="Steps", visible=fixed)
-                with gr.Row():
-                    lo, hi = LOG10_TOL_RANGE
-                    log10_rtol = CheckedSlider(lo, hi, value=d.log10_rtol, step=0.5, label="rtol = 10^x",
-                                               visible=not fixed, info="smaller: more accurate, more NFE")
-                    log10_atol = CheckedSlider(lo, hi, value=d.log10_atol, step=0.5, label="atol = 10^x",
-                                               visible=not fixed)
+            sampling = sampling_controls(h, "")
             adherence = gr.Checkbox(label="Adherence scores", value=d.adherence,
                                     info="measure how well each sample follows the chords, melody and drums (~1 s each)")
             with gr.Row():
@@ -192,21 +108,15 @@ def _generate_tab(h: DemoHandlers, model: gr.Dropdown) -> tp.Dict[str, tp.Any]:
                 gr.Markdown(API_HELP)
 
     controls = dict(text=cond.text, chords=cond.chords, drums=cond.drums, melody=cond.melody, duration=duration,
-                    bpm=cond.bpm, meter=cond.meter, w_all=w_all, w_text=w_text, null_auto=null_auto, w_null=w_null,
-                    solver=solver, steps=steps, log10_rtol=log10_rtol, log10_atol=log10_atol, max_nfe=max_nfe,
-                    seed=seed, random_seed=random_seed, num_samples=num_samples, model=model, adherence=adherence)
+                    bpm=cond.bpm, meter=cond.meter, **sampling, seed=seed, random_seed=random_seed,
+                    num_samples=num_samples, model=model, adherence=adherence)
     name_fields(controls)
-    controls["note"] = cond.note
+    controls.update(note=cond.note, last_output=players[0])
     event = run.click(h.generate, inputs=[controls[name] for name in GENERATE_PARAMS],
                       outputs=[*players, trajectory, spectrogram, stats, downloads, seed, status],
                       api_name="generate", concurrency_id="model", concurrency_limit=1,
                       show_progress_on=[status, players[0]])
     stop.click(h.stop, outputs=[status], cancels=[event], api_name="stop_generate", queue=False)
-    gr.on([w_all.change, w_text.change, null_auto.change], h.null_weight, inputs=[w_all, w_text, null_auto],
-          outputs=[w_null], api_name="null_weight", api_visibility="undocumented", queue=False,
-          show_progress="hidden")
-    solver.change(h.solver_controls, inputs=[solver], outputs=[steps, log10_rtol, log10_atol],
-                  api_name="solver_controls", api_visibility="undocumented", queue=False, show_progress="hidden")
     return controls
 
 
@@ -218,21 +128,19 @@ def _compare_tab(h: DemoHandlers, model: gr.Dropdown, generate: tp.Dict[str, tp.
                         "of each run is the RMSE of its final latents against the tightest run (the adaptive "
                         "run with the smallest tolerance, else the run with the most evaluations).")
             copy = gr.Button("Copy prompt, conditions and seed from the Generate tab", size="sm")
-            duration = _duration(h, "cmp-duration")
-            cond = _conditions(h, duration, "cmp-", open_files=False)
+            duration = duration_slider(d, "cmp-duration")
+            cond = conditions(h, duration, "cmp-", open_files=False)
+            duration.render()
             with gr.Row(equal_height=True):
-                duration.render()
                 seed = CheckedNumber(label="Seed", value=d.seed, precision=0, minimum=0, maximum=MAX_SEED)
-                w_all = CheckedSlider(0, max(10.0, d.w_all), value=d.w_all, step=0.25, label="w_all")
-                w_text = CheckedSlider(min(-10.0, d.w_text), max(10.0, d.w_text), value=d.w_text, step=0.25,
-                                       label="w_text", info="null = 1 \u2212 all \u2212 text")
+                w_all, w_text = weight_sliders(d, "cmp-", w_text="null = 1 \u2212 all \u2212 text")
             runs = CheckedCheckboxGroup(list(COMPARE_PRESETS), value=DEFAULT_COMPARE_RUNS, label="Runs",
                                         info="tolerances of dopri5 presets set both rtol and atol")
             with gr.Row():
                 extra_runs = gr.Textbox(label="More runs", value="", placeholder="rk4:8, bosh3:1e-4, adaptive_heun:1e-3",
                                         info="'method:steps' (fixed-step) or 'method:tolerance' (adaptive)", scale=3)
                 max_nfe = CheckedNumber(label="NFE cap per run", value=d.max_nfe, precision=0, minimum=1,
-                                        maximum=MAX_NFE_LIMIT, scale=1)
+                                        maximum=MAX_NFE_LIMIT, scale=1, elem_id="cmp-max_nfe")
             with gr.Row():
                 run = gr.Button("Compare", variant="primary", elem_id="compare-btn", scale=3)
                 stop = gr.Button("Stop", variant="stop", elem_id="cmp-stop-btn", scale=1)
@@ -274,7 +182,8 @@ def build_demo(handlers: DemoHandlers) -> gr.Blocks:
     with gr.Blocks(title="JASCO demo: text-to-music with chords, drums and melody",
                    delete_cache=(900, 3600)) as demo:
         gr.Markdown("# JASCO demo\nText-to-music by flow matching, steered by a prompt, a chord progression, "
-                    "a drum loop and a melody. Generate on the first tab; compare ODE solvers on the second.",
+                    "a drum loop and a melody. Generate on the first tab (up to two minutes), repaint or extend "
+                    "a clip on the second; compare ODE solvers on the third.",
                     elem_id="title")
         with gr.Row(equal_height=True):
             model = CheckedDropdown(h.models.menu(), value=h.default_model, label="Model", scale=2, min_width=280,
@@ -288,12 +197,17 @@ def build_demo(handlers: DemoHandlers) -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab("Generate", id="generate"):
                 generate = _generate_tab(h, model)
+            with gr.Tab("Edit", id="edit"):
+                edit = edit_tab(h, model, generate)
             with gr.Tab("Compare solvers", id="compare"):
                 compare = _compare_tab(h, model, generate)
         # a switch (maybe a download) waits for the solve in progress and vice versa: one model at a
-        # time; the previews and small updates have their own slots, so the page stays responsive
-        model.input(h.select_model, inputs=[model],
-                    outputs=[model, info, generate["duration"], compare["duration"], generate["note"], compare["note"]],
+        # time; the previews and small updates have their own slots, so the page stays responsive.
+        # What follows the model (limits, defaults, notes) is listed by `PAGE_UPDATES`.
+        targets = {"model": model, "info": info}
+        for tab, controls in (("generate", generate), ("compare", compare), ("edit", edit)):
+            targets.update((f"{tab}.{name}", component) for name, component in controls.items())
+        model.input(h.select_model, inputs=[model], outputs=[targets[name] for name in PAGE_UPDATES],
                     api_name="select_model", concurrency_id="model", concurrency_limit=1, show_progress_on=[info])
     demo.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)
     return demo

@@ -65,14 +65,56 @@ def build_tiny_bundle() -> str:
     return folder
 
 
+OTHER_DEFAULTS = {"guidance": {"all": 2.0, "text": 1.0, "null": -4.0},
+                  "solver": {"method": "dopri5", "steps": 4, "rtol": 1e-3, "atol": 1e-4, "max_nfe": 200, "t_end": None,
+                             "schedule": "uniform"},
+                  "duration": 3.0}
+
+
+@functools.lru_cache(maxsize=None)
+def build_other_bundle() -> str:
+    """The tiny bundle under another name with other defaults (`OTHER_DEFAULTS`: guidance (2, 1, -4),
+    dopri5 at 1e-3 / 1e-4 capped at 200 NFE, 3 s clips): a second model for the model menu."""
+    import json
+
+    folder = tempfile.mkdtemp(prefix="jasco-other-bundle-")
+    atexit.register(shutil.rmtree, folder, True)
+    shutil.copytree(build_tiny_bundle(), folder, dirs_exist_ok=True)
+    path = os.path.join(folder, "bundle.json")
+    with open(path) as f:
+        bundle = json.load(f)
+    bundle.update(name="tiny-other", defaults=OTHER_DEFAULTS)
+    with open(path, "w") as f:
+        json.dump(bundle, f)
+    return folder
+
+
+def music_clip(path: str, seconds: float, sample_rate: int = 22050) -> str:
+    """A WAV of `seconds` of synthetic music (chord partials, clicks, a little noise) at `path`."""
+    import soundfile as sf
+
+    one = _codec_audio(sample_rate)
+    sf.write(path, np.tile(one, int(np.ceil(seconds)))[:int(round(seconds * sample_rate))], sample_rate)
+    return path
+
+
+def other_model_states() -> list:
+    """The model menu's states: the released models as this machine sees them, and the other bundle."""
+    from demo.models import read_states
+    from jasco_core.checkpoints import ModelStatus
+
+    return read_states() + [ModelStatus(build_other_bundle(), "ready", "a second tiny model")]
+
+
 @functools.lru_cache(maxsize=None)
 def build_tiny_handlers():
-    """`DemoHandlers` around the tiny bundle (shared by the tests of a session)."""
+    """`DemoHandlers` around the tiny bundle (shared by the tests of a session); the other bundle
+    is in its menu (a test that switches to it switches back)."""
     from demo.handlers import DemoHandlers
 
     outputs = tempfile.mkdtemp(prefix="jasco-demo-test-outputs-")
     atexit.register(shutil.rmtree, outputs, True)
-    return DemoHandlers(build_tiny_bundle(), output_dir=outputs)
+    return DemoHandlers(build_tiny_bundle(), output_dir=outputs, states=other_model_states())
 
 
 @pytest.fixture(scope="session")

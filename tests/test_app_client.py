@@ -4,13 +4,15 @@ from __future__ import annotations
 import json
 
 import gradio as gr
+import numpy as np
 import pytest
 import soundfile as sf
-from gradio_client import Client
+from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
+from demo import edit as E
 from demo import handlers as H
-from demo_fixtures import TINY_DURATION, tiny_app_url, tiny_bundle_dir  # noqa: F401  (fixtures)
+from demo_fixtures import TINY_DURATION, build_other_bundle, music_clip, tiny_app_url, tiny_bundle_dir  # noqa: F401
 
 
 @pytest.fixture(scope="module")
@@ -20,11 +22,17 @@ def client(tiny_app_url):
 
 def test_every_parameter_of_generate_and_compare_has_a_default(client):
     api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
-    assert {"/generate", "/compare", "/stop_generate", "/stop_compare", "/preview_chords", "/select_model"} <= set(api)
+    assert {"/generate", "/compare", "/repaint", "/extend", "/stop_generate", "/stop_compare", "/stop_edit",
+            "/preview_chords", "/select_model"} <= set(api)
     for name, params in (("/generate", H.GENERATE_PARAMS), ("/compare", H.COMPARE_PARAMS)):
         info = api[name]["parameters"]
         assert [p["parameter_name"] for p in info] == params
         assert all(p["parameter_has_default"] for p in info), [p["parameter_name"] for p in info]
+    # an edit needs its clip and region (`/extend`: the clip; `seconds` defaults to the page's value)
+    for name, params, required in (("/repaint", E.REPAINT_PARAMS, 3), ("/extend", E.EXTEND_PARAMS, 1)):
+        info = api[name]["parameters"]
+        assert [p["parameter_name"] for p in info] == params
+        assert [p["parameter_has_default"] for p in info] == [False] * required + [True] * (len(params) - required)
 
 
 def test_generate_with_only_text(client):
@@ -45,8 +53,10 @@ def test_bad_input_names_the_field_and_the_server_keeps_serving(client):
     with pytest.raises(AppError, match=r"chords: .*cannot read chord 'H'"):
         client.predict(text="piano", chords="C:0 H:1", api_name="/generate")
     # values the page's own widgets refuse are reported against their parameter too
-    with pytest.raises(AppError, match=r"duration: expected a number from 1 to 300, got 600"):
-        client.predict(text="piano", duration=600, api_name="/generate")
+    with pytest.raises(AppError, match=r"duration: expected a number from 1 to 120, got 600"):
+        client.predict(text="piano", duration=600, api_name="/generate")   # the library would make 300 s
+    with pytest.raises(AppError, match=r"duration: expected a number from 1 to 120, got 121"):
+        client.predict(text="piano", duration=121, api_name="/generate")
     with pytest.raises(AppError, match=r"solver: expected one of 'euler', .*'dopri5'"):
         client.predict(text="piano", solver="heun", api_name="/generate")
     with pytest.raises(AppError, match=r"runs: expected a list of some of 'Euler 4'"):
@@ -63,6 +73,43 @@ def test_select_model_refuses_an_unavailable_model_and_keeps_the_loaded_one(clie
     labels = dict((value, label) for label, value in menu["choices"])
     assert labels["facebook/jasco-chords-drums-400M"].endswith("unavailable: offline (HF_HUB_OFFLINE=1)")
     assert client.predict(text="piano", adherence=False, api_name="/generate")[-1].startswith("Done in")
+
+
+def test_select_model_switches_and_the_controls_follow(client, tiny_bundle_dir):
+    other = build_other_bundle()
+    try:
+        out = dict(zip(H.PAGE_UPDATES, client.predict(model=other, api_name="/select_model")))
+        assert out["model"]["value"] == other and "up to 120 s (in windows of 10 s)" in out["info"]
+        assert out["generate.solver"]["value"] == out["edit.solver"]["value"] == "dopri5"
+        assert (out["generate.w_all"]["value"], out["compare.w_text"]["value"], out["edit.max_nfe"]["value"]) == (2, 1, 200)
+        assert out["generate.duration"]["value"] == 3
+    finally:
+        out = dict(zip(H.PAGE_UPDATES, client.predict(model=tiny_bundle_dir, api_name="/select_model")))
+    assert out["model"]["value"] == tiny_bundle_dir and out["generate.solver"]["value"] == "euler"
+
+
+def test_repaint_and_extend_through_the_api(client, tmp_path):
+    clip = handle_file(music_clip(str(tmp_path / "take.wav"), 2.0))
+    before, after, figure, stats, downloads, seed, status = client.predict(
+        audio=clip, start=0.5, end=1.5, text="brushed drums", seed=4, random_seed=False, api_name="/repaint")
+    assert status.startswith("Done in") and "repainted 0.5\u20131.5 s of a 2.00 s clip" in status and seed == 4
+    a, sr = sf.read(after["value"] if isinstance(after, dict) else after)
+    b, _ = sf.read(before["value"] if isinstance(before, dict) else before)
+    assert sr == 22050 and len(a) == len(b) == 2 * 22050
+    np.testing.assert_array_equal(a[:int(0.4 * sr)], b[:int(0.4 * sr)])       # kept before the region
+    assert figure["type"] == "matplotlib" and [p.endswith((".wav", ".json")) for p in downloads] == [True, True]
+    assert json.load(open(downloads[-1]))["demo_inputs"]["audio"] == "take.wav"
+    *_, status = client.predict(audio=clip, seconds=1.0, text="piano", api_name="/extend")
+    assert "extended a 2.00 s clip by 1 s" in status
+    with pytest.raises(AppError, match=r"end: expected an end after the start \(1.5 s\)"):
+        client.predict(audio=clip, start=1.5, end=0.5, api_name="/repaint")
+    with pytest.raises(AppError, match=r"end: expected seconds from 0 to 2.00 \(the clip's length\)"):
+        client.predict(audio=clip, start=0.5, end=5.0, api_name="/repaint")
+    with pytest.raises(AppError, match=r"seconds: expected seconds from 0.5 to 118.0"):
+        client.predict(audio=clip, seconds=119, api_name="/extend")
+    (tmp_path / "notes.wav").write_text("not audio")
+    with pytest.raises(AppError, match=r"audio: cannot decode audio file"):
+        client.predict(audio=handle_file(str(tmp_path / "notes.wav")), start=0, end=1, api_name="/repaint")
 
 
 def test_compare(client):

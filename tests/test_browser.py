@@ -1,8 +1,10 @@
 """The demo in a real browser (headless Chromium through Playwright), against a tiny model.
 
 Loads the page, fills the prompt and chords, presses Generate and waits for the audio player and
-the trajectory plot; then the same on the Compare tab; then a released model chosen from the model
-menu, downloaded from a Hub on 127.0.0.1 with its progress on the page, and used to generate. Screenshots go to pytest's tmp dir; with
+the trajectory plot; then the Edit tab (the last output repainted in a region typed in, an error
+for a region past the clip, the Extend mode); then the Compare tab; then a released model chosen
+from the model menu, downloaded from a Hub on 127.0.0.1 with its progress on the page, and used
+to generate. Screenshots go to pytest's tmp dir; with
 UPDATE_SCREENSHOTS=1 they also refresh `docs/screenshot_*.png` (the README shows
 `docs/screenshot_embedded.png`).
 
@@ -110,6 +112,42 @@ def test_bad_input_shows_an_error_naming_the_field(page):
     page.wait_for_selector("#chord-plot img")
     page.click("#generate-btn")
     page.wait_for_function("document.querySelector('#status').innerText.startsWith('Done in')")
+
+
+def test_edit_the_last_output_in_the_browser(page, tmp_path):
+    page.fill("#prompt textarea", "mellow jazz piano")
+    page.click("#generate-btn")
+    page.wait_for_function("document.querySelector('#status').innerText.startsWith('Done in')")
+
+    page.get_by_role("tab", name="Edit").click()
+    page.click("#edit-use-last")
+    page.wait_for_selector("#edit-audio audio", state="attached")
+    page.wait_for_function("document.querySelector('#edit-length').innerText.includes('The clip is 2.00 s long')")
+    assert page.input_value("#edit-start input") == "0.7" and page.input_value("#edit-end input") == "1.3"  # suggested
+    page.fill("#edit-start input", "0.5")
+    page.fill("#edit-end input", "1.5")
+    page.fill("#edit-prompt textarea", "brushed drums")
+    page.click("#edit-repaint-btn")
+    page.wait_for_function("document.querySelector('#edit-status').innerText.startsWith('Done in')")
+    assert "repainted 0.5\u20131.5 s of a 2.00 s clip" in page.inner_text("#edit-status")
+    page.wait_for_selector("#edit-after audio", state="attached")
+    page.wait_for_selector("#edit-plot img")
+    assert "After \u00b7 2.00 s" in page.inner_text("#edit-after")
+    assert "Before \u00b7 2.00 s" in page.inner_text("#edit-before")
+    assert "frames kept per window" in page.inner_text("#edit-stats")
+    assert "_parameters\n.json" in page.inner_text("#edit-downloads")
+    _screenshot(page, "screenshot_edit.png", tmp_path)
+
+    page.fill("#edit-end input", "5")                      # past the end of the clip
+    page.click("#edit-repaint-btn")
+    toast = page.locator("[data-testid='toast-body']").first
+    toast.wait_for()
+    assert "end:" in toast.inner_text() and "the clip's length" in toast.inner_text()
+
+    page.get_by_label("Extend").check()                    # the Extend mode: its seconds and its button
+    page.wait_for_selector("#edit-extend-btn", state="visible")
+    assert page.locator("#edit-start").is_hidden() and page.locator("#edit-repaint-btn").is_hidden()
+    page.wait_for_function("document.querySelector('#edit-length').innerText.includes('the result will be 4.00 s')")
 
 
 def test_compare_in_the_browser(page, tmp_path):

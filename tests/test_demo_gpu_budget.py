@@ -95,3 +95,19 @@ def test_the_estimate_is_a_pure_function_that_never_raises():
     assert m.speed == before                                          # nothing recorded by asking
     for bad in (dict(duration="ten"), dict(solver="heun:3"), dict(guidance={"all": "x"}), dict(num_samples="two")):
         assert B.MIN_SECONDS <= B.generation_seconds(m, bad) <= B.MAX_SECONDS   # the request reports it
+
+
+def test_an_edit_is_sized_as_a_generation_of_its_result_and_never_raises():
+    m = model()
+    clip = (np.zeros(8000 * 25, np.float32), 8000)                     # 25 s
+    solver = SolverConfig("euler", steps=10)
+    repaint = B.edit_seconds(m, "repaint", dict(audio=clip, start=5.0, end=8.0, solver=solver))
+    assert repaint == B.generation_seconds(m, dict(duration=25.0, solver=solver))
+    extend = B.edit_seconds(m, "extend", dict(audio=clip, seconds=40.0, solver=solver))
+    assert extend == B.generation_seconds(m, dict(duration=65.0, solver=solver)) > repaint
+    assert B.MIN_SECONDS <= B.edit_seconds(m, "extend", dict(audio="not read", seconds="x")) <= B.MAX_SECONDS
+    # what an edit took is recorded per window it solved (a repaint solves only its region's)
+    edited = result(40, 2.0, frames=1250)
+    edited.windows = [object()]                                         # one window of a 25 s clip
+    m.speed.record(edited, SolverConfig("dopri5", rtol=1e-4, atol=1e-4), 2, (False, False))
+    assert m.speed.nfe_seen[("dopri5", 1e-4, 1e-4)] == 40

@@ -1,5 +1,6 @@
 """The demo's events end to end with a tiny model: audio, figures, tables, downloads, Stop, errors,
-the comparison and the live previews (the model menu: test_demo_models.py)."""
+long clips in windows, the page following a model switch, the comparison and the live previews
+(the Edit tab: test_demo_edit.py; released models in the menu: test_demo_models.py)."""
 from __future__ import annotations
 
 import json
@@ -15,7 +16,7 @@ from matplotlib.figure import Figure
 from demo import handlers as H
 from demo.examples import load_examples
 from demo.inputs import FIELD_LABELS
-from demo_fixtures import TINY_DURATION, tiny_bundle_dir, tiny_handlers  # noqa: F401  (fixtures)
+from demo_fixtures import OTHER_DEFAULTS, TINY_DURATION, build_other_bundle, tiny_bundle_dir, tiny_handlers  # noqa: F401
 
 
 class Recorder:
@@ -51,8 +52,8 @@ def test_the_api_parameters_are_the_handlers_inputs(tiny_handlers):
     assert H.COMPARE_PARAMS[-4:] == ["runs", "extra_runs", "max_nfe", "model"]
     # the page's defaults are the tiny bundle's
     d = tiny_handlers.defaults
-    assert (d.solver, d.steps, d.duration, d.max_duration) == ("euler", 4, TINY_DURATION,
-                                                              tiny_handlers.pipeline.max_duration)
+    assert (d.solver, d.steps, d.duration, d.max_duration) == ("euler", 4, TINY_DURATION, 120.0)
+    assert "up to 120 s (in windows of 10 s)" in tiny_handlers.model_info()
 
 
 def test_generate_with_text_only_gives_audio_plots_stats_and_downloads(tiny_handlers):
@@ -126,6 +127,7 @@ def test_conditions_from_the_bundled_examples_and_adherence_scores(tiny_handlers
     (dict(chords="C:0 Xq:1"), "chords"),
     (dict(chords="| C | F |", meter="x/y"), "meter"),
     (dict(duration=999), "duration"),   # past the longest clip (windows of the model's length)
+    (dict(duration=121), "duration"),   # past the page's two minutes (the library would make 300 s)
     (dict(duration="long"), "duration"),
     (dict(solver="heun3"), "solver"),
     (dict(steps=0), "steps"),
@@ -148,6 +150,72 @@ def test_bad_input_is_reported_against_its_field(tiny_handlers, kwargs, field):
     err = info.value
     assert err.message.startswith(f"{field}:"), err.message
     assert FIELD_LABELS[field] in err.title
+
+
+def test_a_long_clip_is_made_in_windows_with_progress_stats_and_a_trace_per_window(tiny_handlers):
+    progress = Recorder()
+    out = generate(tiny_handlers, text="slow ambient pads", duration=12, solver="euler", steps=2, adherence=False,
+                   seed=2, random_seed=False, progress=progress)
+    audio, sr = sf.read(out["downloads"][0])
+    assert abs(len(audio) / sr - 12.0) < 0.05
+    table = out["table"]
+    assert table["windows"] == "2 (0.0\u201310.0, 2.0\u201312.0 s)" and table["NFE per window"] == "2, 2"
+    assert table["NFE (field evaluations)"] == "4" and " in 2 windows" in out["status"]
+    # the bar: "window i of n", the whole job's NFE, each window an equal share, never backwards
+    solve = [(f, d) for f, d in progress.calls if d and d.startswith("window")]
+    assert solve[0][1].startswith("window 1 of 2 \u00b7 NFE 0") and solve[-1][1] == "window 2 of 2 \u00b7 NFE 4 \u00b7 t = 0.500"
+    fractions = [f for f, _ in solve]
+    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(0.75)
+    # the trajectory figure: one labelled trace per window, the NFE of the whole job
+    figure = out["trajectory"]
+    assert [t.get_text() for t in figure.legends[0].get_texts()] == ["window 1 (frames 0\u2013500)",
+                                                                     "window 2 (frames 100\u2013600)"]
+    assert figure.axes[2].get_title(loc="right") == "4 evaluations in 2 windows"
+    record = json.load(open(out["downloads"][-1]))
+    assert [w["nfe"] for w in record["result"]["windows"]] == [2, 2] and record["demo_inputs"]["duration"] == 12
+
+
+def test_stop_in_a_later_window_ends_the_job(tiny_handlers):
+    request = types.SimpleNamespace(session_hash="session-long")
+    seen = []
+
+    def press_stop(n):
+        desc = progress.calls[-1][1] or ""
+        seen.append(desc)
+        if desc.startswith("window 2 of 2"):  # the second window has begun
+            tiny_handlers.stop(request)
+
+    progress = Recorder(press_stop)
+    with pytest.raises(gr.Error, match="stopped"):
+        tiny_handlers.generate(text="drone", duration=12, solver="euler", steps=2, adherence=False, request=request,
+                               progress=progress)
+    second = [d for d in seen if d.startswith("window 2")]
+    assert len(second) == 1 and not any(d.startswith("writing") for d in seen)   # stopped at once
+
+
+def test_after_a_model_switch_every_tab_takes_its_defaults(tiny_handlers, tiny_bundle_dir):
+    other = build_other_bundle()
+    try:
+        updates = dict(zip(H.PAGE_UPDATES, tiny_handlers.select_model(other, progress=Recorder())))
+        expected = dict(w_all=2.0, w_text=1.0, null_auto=False, w_null=-4.0, solver="dopri5", log10_rtol=-3.0,
+                        log10_atol=-4.0, max_nfe=200)
+        for tab in ("generate", "edit"):
+            for name, value in expected.items():
+                assert updates[f"{tab}.{name}"]["value"] == value, (tab, name)
+            assert updates[f"{tab}.steps"]["visible"] is False and updates[f"{tab}.log10_rtol"]["visible"] is True
+            assert updates[f"{tab}.w_null"]["interactive"] is True   # null = 1 - all - text is not ticked
+        assert [updates[f"compare.{k}"]["value"] for k in ("w_all", "w_text", "max_nfe")] == [2.0, 1.0, 200]
+        assert updates["generate.duration"]["value"] == updates["compare.duration"]["value"] == OTHER_DEFAULTS["duration"]
+        assert updates["generate.duration"]["maximum"] == 120.0 and updates["edit.seconds"]["maximum"] == 120.0
+        assert updates["model"]["value"] == other and "up to 120 s (in windows of 10 s)" in updates["info"]
+        # a request that leaves them out gets the same defaults: dopri5, guidance (2, 1, -4)
+        out = generate(tiny_handlers, text="piano", adherence=False)
+        assert out["table"]["solver"].startswith("dopri5, rtol 1e-03, atol 1e-04") and "NFE cap 200" in out["table"]["solver"]
+        assert out["table"]["guidance"] == "w_all 2, w_text 1, w_null -4"
+    finally:
+        updates = dict(zip(H.PAGE_UPDATES, tiny_handlers.select_model(tiny_bundle_dir, progress=Recorder())))
+    assert updates["generate.solver"]["value"] == "euler" and updates["generate.steps"]["visible"] is True
+    assert tiny_handlers.select_model(tiny_bundle_dir) == (gr.skip(),) * len(H.PAGE_UPDATES)
 
 
 def test_handlers_keep_working_after_an_error(tiny_handlers):
@@ -227,8 +295,8 @@ def test_compare_choices_are_reported_against_their_field(tiny_handlers, kwargs,
 
 
 def test_previews_read_the_conditions_as_the_model_does(tiny_handlers):
-    plot, note = tiny_handlers.preview_chords("| C | Am | F G |", 8.0, 120, "4/4")
-    assert plot["visible"] and isinstance(plot["value"], Figure) and note.startswith("4 chord(s) over 8 s")
+    plot, note = tiny_handlers.preview_chords("| C | Am | F G |", 6.0, 120, "4/4")
+    assert plot["visible"] and isinstance(plot["value"], Figure) and note.startswith("4 chord(s) over 6 s")
     assert [t.get_text() for t in plot["value"].axes[0].texts] == ["C", "Am", "F", "G"]  # one bar per chord
     plot, note = tiny_handlers.preview_chords("C:0 Q:1", 8.0, 120, "4/4")
     assert not plot["visible"] and note.startswith("\u26a0\ufe0f chords:")
@@ -248,6 +316,19 @@ def test_previews_read_the_conditions_as_the_model_does(tiny_handlers):
     assert not plot["visible"] and note.startswith("\u26a0\ufe0f drums:")
     plot, note = tiny_handlers.preview_drums(None, 4.0)
     assert not plot["visible"] and note == ""
+
+
+def test_previews_span_a_long_clip(tiny_handlers):
+    example = example_with_files()
+    plot, note = tiny_handlers.preview_drums(example["drums"], 60.0)
+    hits = tiny_handlers.pipeline.read_conditions(drums=example["drums"], duration=60.0).drum_hits
+    assert max(hits) > 50 and f"the model is shown {len(hits)} hits in 60 s" in note and "looped" in note
+    assert plot["value"].axes[0].get_xlim() == (0.0, 60.0)
+    plot, note = tiny_handlers.preview_chords("| C | Am | F | G |" * 7, 56.0, 120, "4/4")
+    assert note.startswith("28 chord(s) over 56 s") and len(plot["value"].axes) == 2   # two rows of 28 s
+    assert sum(len(ax.texts) for ax in plot["value"].axes) == 28
+    plot, _ = tiny_handlers.preview_melody(example["melody"], 60.0)
+    assert plot["value"].axes[0].get_xlim() == (0.0, 60.0)
 
 
 def test_ui_helpers(tiny_handlers):

@@ -6,7 +6,9 @@ import dataclasses
 import types
 
 import gradio as gr
+import numpy as np
 import pytest
+import soundfile as sf
 
 from demo import inputs as I
 from demo.examples import load_examples
@@ -73,6 +75,40 @@ def test_request_args_share_the_conditions_and_the_seed():
         I.request_args("", "", None, None, 2, 120, "4/4", -1, False)
 
 
+def test_the_page_limits_the_duration_to_two_minutes():
+    assert I.MAX_PAGE_DURATION == 120.0
+    assert I.request_args("", "", None, None, 120, 120, "4/4", 0, True)["duration"] == 120.0
+    for bad in (121, 300, 0.5, "long"):
+        with pytest.raises(FieldError) as info:
+            I.request_args("", "", None, None, bad, 120, "4/4", 0, True)
+        assert info.value.field == "duration" and "seconds from 1 to 120" in info.value.message
+    with pytest.raises(FieldError, match="from 1 to 60"):   # a lower limit for a model that makes less
+        I.request_args("", "", None, None, 61, 120, "4/4", 0, True, max_duration=60)
+    assert "duration" not in I.request_args("", "", None, None, None, 120, "4/4", 0, True)   # an edit
+
+
+def test_the_clip_to_edit_is_read_once_at_the_models_rate_within_the_limit(tmp_path):
+    t = np.arange(3 * 8000) / 8000
+    sf.write(tmp_path / "clip.wav", 0.5 * np.sin(2 * np.pi * 220 * t), 8000)
+    samples, rate = I.edit_audio({"path": str(tmp_path / "clip.wav")}, 22050, 120.0)
+    assert rate == 22050 and samples.dtype == np.float32 and abs(samples.size / rate - 3.0) < 1e-3
+    assert I.audio_seconds(str(tmp_path / "clip.wav")) == pytest.approx(3.0)
+    assert I.audio_seconds(None) is None and I.audio_seconds(str(tmp_path / "gone.wav")) is None
+    (tmp_path / "notes.wav").write_text("not audio")
+    for value, message in ((str(tmp_path / "clip.wav"), "at most 2 s of audio, got 3.0 s"), (None, "no audio given"),
+                           (str(tmp_path / "gone.wav"), "cannot be found"),
+                           (str(tmp_path / "notes.wav"), "cannot decode audio file")):
+        with pytest.raises(FieldError, match=message) as info:
+            I.edit_audio(value, 22050, 2.0)
+        assert info.value.field == "audio"
+    assert I.extend_seconds(5, 3.0, 120.0) == 5.0
+    for bad in (118, 0.2, "x"):
+        with pytest.raises(FieldError, match=r"seconds from 0.5 to 117.0 \(the result is at most 120 s") as info:
+            I.extend_seconds(bad, 3.0, 120.0)
+        assert info.value.field == "seconds"
+    assert I.field_label("audio") == "Audio to edit" and I.field_label("end") == "End (s)"
+
+
 def test_guidance_from_the_sliders():
     assert I.guidance(3, 0, True, 99).weights() == {"all": 3.0, "text": 0.0, "null": -2.0}  # w_null ignored
     assert I.guidance(3, 1, False, -1).null == -1
@@ -131,10 +167,15 @@ def test_compare_run_choices_are_checked(runs, extra, field, message):
 def test_defaults_come_from_the_pipelines_public_properties(tiny_handlers):
     pipe = tiny_handlers.pipeline
     public = types.SimpleNamespace(**{name: getattr(pipe, name) for name in (
-        "defaults", "sample_rate", "frame_rate", "accepts", "max_duration")})  # no bundle
+        "defaults", "sample_rate", "frame_rate", "accepts", "max_duration", "window_seconds")})  # no bundle
     d = I.UIDefaults.from_pipeline(public, "tiny")
     assert d == dataclasses.replace(tiny_handlers.defaults, model="tiny")
-    assert (d.solver, d.steps, d.duration, d.max_duration) == ("euler", 4, 2.0, pipe.max_duration)
+    # the library makes up to 300 s; the page up to 120 s, in windows of the model's 10 s
+    assert (d.solver, d.steps, d.duration, d.max_duration, d.window_seconds) == ("euler", 4, 2.0, 120.0, 10.0)
+    assert pipe.max_duration == 300.0
+    guidance, solver = I.sampling(d, None, 1.0, True, None, None, 8, None, None, None)   # None: the model's
+    assert guidance.weights() == {"all": 3.0, "text": 1.0, "null": -3.0}
+    assert (solver.method, solver.steps, solver.max_nfe) == ("euler", 8, d.max_nfe)
     assert (d.w_all, d.w_text, d.w_null, d.null_auto) == (3.0, 0.0, -2.0, True)
     assert d.accepts == ("text", "chords", "drums", "melody") and d.sample_rate == 22050
     assert d.duration_adjustable and (d.log10_rtol, d.log10_atol) == (-5.0, -5.0)

@@ -121,7 +121,8 @@ def test_choosing_a_released_model_downloads_it_with_progress_and_makes_it_curre
     start = h.pipeline
     slow_downloads(monkeypatch)
     progress = Recorder()
-    menu, info, duration, cmp_duration, note, cmp_note = h.select_model(RELEASED_REPO, progress=progress)
+    updates = dict(zip(H.PAGE_UPDATES, h.select_model(RELEASED_REPO, progress=progress)))
+    menu, info, duration, note = (updates[k] for k in ("model", "info", "generate.duration", "generate.note"))
     shown = [desc for _, desc in progress.calls]
     assert shown[0] == f"{RELEASED_REPO}: loading weights"
     # bytes, rate and time left of each download, then "loading weights"
@@ -136,8 +137,15 @@ def test_choosing_a_released_model_downloads_it_with_progress_and_makes_it_curre
     assert menu["value"] == RELEASED_REPO and (f"{RELEASED_REPO} \u00b7 loaded", RELEASED_REPO) in menu["choices"]
     assert (f"{tiny_bundle_dir}" in dict((v, k) for k, v in menu["choices"])) and h.pipeline is not start
     assert info.startswith(f"Loaded: **{RELEASED_REPO}** \u00b7 32000 Hz") and "conditions: text, chords, drums" in info
-    assert duration["maximum"] == h.pipeline.max_duration and duration["value"] == h.pipeline.defaults.duration
-    assert note == cmp_note == "The loaded model ignores: melody."
+    assert duration["maximum"] == min(120.0, h.pipeline.max_duration) and duration["value"] == h.pipeline.defaults.duration
+    assert updates["compare.duration"] == duration
+    assert note == updates["compare.note"] == updates["edit.note"] == "The loaded model ignores: melody."
+    # the guidance and solver controls of every tab take the released model's defaults
+    defaults = h.pipeline.defaults
+    for tab in ("generate", "edit"):
+        assert updates[f"{tab}.w_all"]["value"] == defaults.guidance.weights()["all"]
+        assert updates[f"{tab}.solver"]["value"] == defaults.solver.method
+    assert updates["compare.w_text"]["value"] == defaults.guidance.weights()["text"]
 
     # Generate (no model named: the current one) and the previews use it
     player, stats, status = generate(h, text="upbeat jazz piano", chords="C:0 F:0.5", duration=1.0, solver="euler",
@@ -166,7 +174,7 @@ def test_a_failed_switch_keeps_the_previous_model_working_and_selected(served, m
     with pytest.warns(UserWarning, match="HF_TOKEN") as warned:   # gated, anonymous
         menu, *rest = h.select_model(RELEASED_REPO, progress=Recorder())
     assert f"{served.url}/{RELEASED_REPO}" in str(warned[0].message)       # where access is requested
-    assert menu["value"] == tiny_bundle_dir and rest == [gr.skip()] * 5     # the page is left as it was
+    assert menu["value"] == tiny_bundle_dir and rest == [gr.skip()] * (len(H.PAGE_UPDATES) - 1)   # the page is left as it was
     assert h.pipeline is start and h.freed == []
     assert generate(h, text="piano", duration=1.0)[2].startswith("Done in")
 
@@ -207,7 +215,7 @@ def test_unavailable_and_unknown_models_are_refused_with_the_reason(make_handler
     with pytest.warns(UserWarning, match="unavailable"):  # gr.Warning outside an event
         menu, *_ = h.select_model(RELEASED_REPO)
     assert menu["value"] == tiny_bundle_dir and h.models.current is h.models.start
-    assert h.select_model(tiny_bundle_dir) == (gr.skip(),) * 6   # already current: nothing changes
+    assert h.select_model(tiny_bundle_dir) == (gr.skip(),) * len(H.PAGE_UPDATES)   # already current: nothing changes
 
 
 def test_short_reasons_for_the_menu():

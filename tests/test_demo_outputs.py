@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import types
 
 import numpy as np
 import pytest
@@ -11,11 +12,13 @@ import soundfile as sf
 
 from demo import outputs as O
 from demo.examples import load_examples
+from demo.edit import EXTEND_PARAMS, REPAINT_PARAMS
 from demo.handlers import GENERATE_PARAMS
 from demo_fixtures import TINY_DURATION, tiny_handlers  # noqa: F401  (fixture)
 from jasco_core import metrics
 from jasco_core.compare import compare_solvers
 from jasco_core.guidance import Guidance
+from jasco_core.longform import WindowResult
 from jasco_core.solvers import SolverConfig
 
 SOLVER = SolverConfig("euler", steps=3, max_nfe=50)
@@ -40,6 +43,18 @@ def test_output_folders_are_bounded(tmp_path):
     made = [store.new_dir() for _ in range(4)]
     assert sorted(os.listdir(tmp_path)) == sorted(os.path.basename(p) for p in made[-2:])
     assert all(os.path.isdir(p) for p in made[-2:])
+
+
+def test_a_request_that_fails_while_writing_leaves_no_folder(tmp_path):
+    store = O.OutputStore(str(tmp_path))
+    with pytest.raises(OSError):
+        with store.request_dir() as folder:
+            open(os.path.join(folder, "half.wav"), "w").write("RIFF")
+            raise OSError("disk full")
+    assert os.listdir(tmp_path) == []
+    with store.request_dir() as folder:
+        pass
+    assert os.listdir(tmp_path) == [os.path.basename(folder)]
 
 
 def test_wavs_hold_the_generated_audio(result, tmp_path):
@@ -67,6 +82,28 @@ def test_json_record_replays_the_result_without_server_paths(result, example, tm
     assert record["parameters"]["seed"] == 4 and record["parameters"]["chords"] == [["C", 0.0], ["Am", 1.0]]
     assert record["result"]["files"] == ["a.wav", "b.wav"] and record["result"]["nfe"] == 3
     assert record["result"]["accepted_steps"] == 3 and record["demo_inputs"] == json.loads(json.dumps(inputs))
+
+
+def test_an_edit_record_replays_it_through_its_endpoint(result, tmp_path):
+    request = dict(text="jazz", chords="C:0", drums=None, melody=None, bpm=120.0, meter="4/4", seed=None)
+    inputs = O.replay_edit_inputs("/tmp/gradio/abc/take.wav", dict(start=0.5, end=1.5), request, GUIDANCE, SOLVER,
+                                  result, "tiny")
+    assert list(inputs) == REPAINT_PARAMS and inputs["audio"] == "take.wav" and inputs["seed"] == 4
+    extend = O.replay_edit_inputs("take.wav", dict(seconds=3.0), request, GUIDANCE, SOLVER, result, "tiny")
+    assert list(extend) == EXTEND_PARAMS
+    record = json.load(open(O.write_record(str(tmp_path / "edit.json"), result, inputs, [])))
+    assert record["parameters"]["audio"] == "take.wav" and "/tmp/gradio" not in open(tmp_path / "edit.json").read()
+
+
+def test_window_rows_list_each_window_with_its_nfe():
+    windows = [WindowResult(0, 500, 0, 8, 1.0, [], [], None), WindowResult(375, 875, 125, 6, 1.0, [], [], None)]
+    long = types.SimpleNamespace(windows=windows)
+    assert O.window_rows(long, 50.0) == [["windows", "2 (0.0\u201310.0, 7.5\u201317.5 s)"], ["NFE per window", "8, 6"],
+                                         ["frames kept per window (context)", "0 of 500, 125 of 500"]]
+    assert O.in_windows(long) == " in 2 windows"
+    one = types.SimpleNamespace(windows=[WindowResult(0, 100, 0, 4, 1.0, [], [], None)])
+    assert O.window_rows(one, 50.0) == [["windows", "1 (0.0\u20132.0 s)"], ["NFE per window", "4"]]
+    assert O.in_windows(one) == ""
 
 
 def test_players_show_the_files_and_hide_the_rest():

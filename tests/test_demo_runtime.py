@@ -39,7 +39,7 @@ def test_progress_follows_a_real_solve(tiny_handlers):
     result = tiny_handlers.pipeline.generate("piano", solver=SolverConfig("euler", steps=4), seed=0, duration=1.0,
                                              progress=report)
     assert result.nfe == 4
-    assert report.trace == [(0.0, 1), (0.25, 2), (0.5, 3), (0.75, 4)]  # (t, NFE) of every evaluation
+    assert report.trace == [(0.0, 1, 0), (0.25, 2, 0), (0.5, 3, 0), (0.75, 4, 0)]  # (t, NFE, window) of each evaluation
     assert [f for f, _ in progress.calls] == [0.5, 0.625, 0.75, 0.875]  # its share of the bar
     assert progress.calls[-1][1] == "run 2/2: NFE 4 \u00b7 t = 0.750"
 
@@ -50,8 +50,39 @@ def test_stop_raises_at_the_next_evaluation(tiny_handlers):
     with pytest.raises(R.Stopped):
         tiny_handlers.pipeline.generate("piano", solver=SolverConfig("euler", steps=8), seed=0, duration=1.0,
                                         progress=lambda t, nfe: (report(t, nfe), nfe == 2 and pressed.append(1)))
-    assert [nfe for _, nfe in report.trace] == [1, 2]
+    assert [nfe for _, nfe, _ in report.trace] == [1, 2]
     assert R.stopped_error().title == "Stopped" and "stopped" in R.stopped_error().message
+
+
+def test_progress_of_a_long_clip_counts_each_window_as_an_equal_share():
+    progress = Recorder()
+    report = R.SolveProgress(progress, lambda: False, 1.0)
+    # what the library reports for a clip of 3 windows of Euler 2 steps: each window starts at t = 0
+    # with the NFE so far, then one report per evaluation; the NFE counts the whole job
+    for index in range(3):
+        report(0.0, 2 * index, window=(index, 3))
+        for k, t in enumerate((0.0, 0.5)):
+            report(t, 2 * index + k + 1, window=(index, 3))
+    fractions = [round(f, 4) for f, _ in progress.calls]
+    assert fractions == [0.0, 0.0, 0.1667, 0.3333, 0.3333, 0.5, 0.6667, 0.6667, 0.8333]
+    assert progress.calls[4][1] == "window 2 of 3 \u00b7 NFE 3 \u00b7 t = 0.000"   # t starts again in a window
+    assert progress.calls[-1][1] == "window 3 of 3 \u00b7 NFE 6 \u00b7 t = 0.500"
+    assert [w for _, _, w in report.trace] == [0] * 3 + [1] * 3 + [2] * 3
+
+
+def test_stop_between_windows_ends_the_job_before_the_next_window(tiny_handlers):
+    pressed = []
+    report = R.SolveProgress(Recorder(), lambda: bool(pressed), 1.0)
+
+    def progress(t, nfe, window=None):
+        report(t, nfe, window=window)
+        if nfe == 2:          # the last evaluation of the first window: Stop, between two windows
+            pressed.append(1)
+
+    with pytest.raises(R.Stopped):
+        tiny_handlers.pipeline.generate("piano", solver=SolverConfig("euler", steps=2), seed=0, duration=12.0,
+                                        progress=progress)
+    assert max(w for _, _, w in report.trace) == 0 and report.trace[-1][1] == 2   # window 2 never evaluated
 
 
 def test_a_comparison_reports_each_run_to_its_own_progress(tiny_handlers):
@@ -60,7 +91,7 @@ def test_a_comparison_reports_each_run_to_its_own_progress(tiny_handlers):
     comparison = R.compare(model, [SolverConfig("euler", steps=2), SolverConfig("rk4", steps=1)],
                            dict(text="beat", seed=2, duration=1.0), reporters)
     assert [run.nfe for run in comparison.runs] == [2, 4]
-    assert [[nfe for _, nfe in r.trace] for r in reporters] == [[1, 2], [1, 2, 3, 4]]
+    assert [[nfe for _, nfe, _ in r.trace] for r in reporters] == [[1, 2], [1, 2, 3, 4]]
     # each finished run is measured for the next request's GPU budget
     assert len(model.speed.per_nfe) == 2 and all(s > 0 for s, _ in model.speed.per_nfe)
 
@@ -83,8 +114,10 @@ def test_gpu_work_is_wrapped_for_zerogpu_with_a_duration_per_request(monkeypatch
     monkeypatch.setattr(R, "spaces", fake)
     R.on_gpu(R.gpu_budget.generation_seconds)(R.run_generation)
     R.on_gpu(R.gpu_budget.comparison_seconds)(R.run_comparison)
+    R.on_gpu(R.gpu_budget.edit_seconds)(R.run_edit)
     assert fake.wrapped == [("run_generation", R.gpu_budget.generation_seconds),
-                            ("run_comparison", R.gpu_budget.comparison_seconds)]
+                            ("run_comparison", R.gpu_budget.comparison_seconds),
+                            ("run_edit", R.gpu_budget.edit_seconds)]
     monkeypatch.setattr(R, "spaces", None)
     fn = lambda: None  # noqa: E731
     assert R.on_gpu(R.gpu_budget.generation_seconds)(fn) is fn
@@ -104,7 +137,7 @@ def test_what_a_zerogpu_worker_receives_pickles_and_finds_the_model_again(tiny_h
     assert copied_model.pipeline is None and copied_model.speed.per_nfe[0] == (0.5, 100)
     assert copied_model.get() is tiny_handlers.pipeline  # same (name, device, precision) in the cache
     result, trace = R.run_generation(copied_model, copied_kwargs)
-    assert [nfe for _, nfe in trace] == [1, 2] and report.trace == []  # the trace came back, not by reference
+    assert [nfe for _, nfe, _ in trace] == [1, 2] and report.trace == []  # the trace came back, not by reference
     result_copy = pickle.loads(pickle.dumps(result))
     assert result_copy.nfe == 2 and result_copy.audio.shape == result.audio.shape
     flags.set("s")

@@ -1,0 +1,132 @@
+"""Groups of controls that several tabs show: the conditions with their live previews, the
+duration slider, and the guidance and solver settings with their small updates.
+
+Each function builds its components inside the current Gradio layout context and wires the events
+that belong to the group alone (previews; w_null following w_all and w_text; the solver's steps or
+tolerances); the tab wires the rest. `prefix` keeps the elem_ids and api_names of tabs apart.
+"""
+from __future__ import annotations
+
+import typing as tp
+
+import gradio as gr
+
+from jasco_core.solvers import FIXED_STEP_METHODS, METHODS
+
+from .components import CheckedDropdown, CheckedNumber, CheckedSlider
+from .handlers import DemoHandlers
+from .inputs import LOG10_TOL_RANGE, MAX_NFE_LIMIT, MIN_DURATION, W_ALL_RANGE, W_TEXT_RANGE, UIDefaults
+
+PREVIEW_CONCURRENCY = 2  # live previews running at once
+
+CHORDS_HELP = ("'C:0 Am:2.5 F:5 G:7.5' (chord:start seconds), 'C@0 F@2', '| C | Am | F G |' (bars at the tempo "
+               "below) or '[(C, 0.0), (F, 2.0)]'. Harte labels with ':' take '@': 'A:min@0'.")
+MELODY_TYPES = [".wav", ".flac", ".ogg", ".mp3", ".mid", ".midi", ".npy", ".pt", ".th"]
+
+class Conditions(tp.NamedTuple):
+    text: gr.Textbox
+    chords: gr.Textbox
+    bpm: gr.Number
+    meter: gr.Dropdown
+    drums: gr.Audio
+    melody: gr.File
+    note: gr.Markdown  # what the current model ignores
+
+
+def conditions(h: DemoHandlers, duration: gr.components.Component, prefix: str, open_files: bool) -> Conditions:
+    """Prompt, chords (with a live timeline), drums and melody (with previews) for one tab; the
+    previews span `duration` (a slider, or a hidden number the Edit tab keeps at the result's length)."""
+    d = h.defaults
+    text = gr.Textbox(label="Prompt", lines=2, value=d.text, elem_id=f"{prefix}prompt",
+                      placeholder="e.g. mellow jazz piano with brushed drums, slow tempo")
+    with gr.Row(equal_height=True):
+        chords = gr.Textbox(label="Chord progression", value=d.chords, scale=5, elem_id=f"{prefix}chords",
+                            placeholder="C:0 Am:2.5 F:5 G:7.5", info=CHORDS_HELP)
+        bpm = CheckedNumber(label="Tempo (BPM)", value=d.bpm, minimum=20, maximum=400, scale=1, min_width=90,
+                            info="for bars")
+        meter = CheckedDropdown(label="Meter", choices=["4/4", "3/4", "6/8", "2/4", "5/4", "7/8"], value=d.meter,
+                                allow_custom_value=True, scale=1, min_width=110, info="for bars")
+    chord_plot = gr.Plot(label="Chord timeline", show_label=False, visible=False, elem_id=f"{prefix}chord-plot")
+    chord_note = gr.Markdown(elem_classes="preview-note")
+    with gr.Accordion("Drums and melody (optional)", open=open_files):
+        with gr.Row():
+            drums = gr.Audio(label="Drums: upload a loop or record one", sources=["upload", "microphone"],
+                             type="filepath", elem_id=f"{prefix}drums")
+            melody = gr.File(label="Melody: audio, MIDI (.mid) or salience (.npy/.pt [53, T])",
+                             file_types=MELODY_TYPES, type="filepath", elem_id=f"{prefix}melody")
+        with gr.Row():
+            with gr.Column(min_width=200):
+                drums_plot = gr.Plot(label="Drums preview", show_label=False, visible=False)
+                drums_note = gr.Markdown(elem_classes="preview-note")
+            with gr.Column(min_width=200):
+                melody_plot = gr.Plot(label="Melody preview", show_label=False, visible=False)
+                melody_note = gr.Markdown(elem_classes="preview-note")
+        note = gr.Markdown(h.conditions_note(), elem_id=f"{prefix}conditions-note")
+
+    preview = dict(queue=True, concurrency_id="preview", concurrency_limit=PREVIEW_CONCURRENCY,
+                   show_progress="hidden", trigger_mode="always_last")
+    gr.on([chords.change, duration.change, bpm.change, meter.change], h.preview_chords,
+          inputs=[chords, duration, bpm, meter], outputs=[chord_plot, chord_note],
+          api_name=f"{prefix}preview_chords", **preview)
+    gr.on([drums.change, duration.change], h.preview_drums, inputs=[drums, duration],
+          outputs=[drums_plot, drums_note], api_name=f"{prefix}preview_drums", **preview)
+    gr.on([melody.change, duration.change], h.preview_melody, inputs=[melody, duration],
+          outputs=[melody_plot, melody_note], api_name=f"{prefix}preview_melody", **preview)
+    return Conditions(text, chords, bpm, meter, drums, melody, note)
+
+
+def duration_slider(d: UIDefaults, elem_id: str) -> CheckedSlider:
+    """The clip length, up to the page's limit for the model (created unrendered: `.render()` it)."""
+    return CheckedSlider(MIN_DURATION, max(d.max_duration, MIN_DURATION + 0.5), value=d.duration, step=0.5,
+                         label="Duration (s)", interactive=d.duration_adjustable, elem_id=elem_id, render=False,
+                         min_width=160,
+                         info=(f"beyond {d.window_seconds:g} s: overlapping windows of {d.window_seconds:g} s"
+                               if d.duration_adjustable else "this model makes clips of a fixed length"))
+
+
+def weight_sliders(d: UIDefaults, prefix: str, **info) -> tp.Tuple[CheckedSlider, CheckedSlider]:
+    """w_all and w_text (their ranges widened to hold the model's defaults)."""
+    w_all = CheckedSlider(W_ALL_RANGE[0], max(W_ALL_RANGE[1], d.w_all), value=d.w_all, step=0.25, label="w_all",
+                          elem_id=f"{prefix}w_all", info=info.get("w_all"))
+    w_text = CheckedSlider(min(W_TEXT_RANGE[0], d.w_text), max(W_TEXT_RANGE[1], d.w_text), value=d.w_text, step=0.25,
+                           label="w_text", elem_id=f"{prefix}w_text", info=info.get("w_text"))
+    return w_all, w_text
+
+
+def sampling_controls(h: DemoHandlers, prefix: str) -> tp.Dict[str, gr.components.Component]:
+    """The 'Guidance' and 'Solver' accordions: the components of `inputs.SAMPLING_PARAMS`, by name."""
+    d = h.defaults
+    with gr.Accordion("Guidance", open=False):
+        gr.Markdown("v = w_all \u00b7 v(all conditions) + w_text \u00b7 v(text only) + w_null \u00b7 v(nothing)")
+        with gr.Row():
+            w_all, w_text = weight_sliders(d, prefix, w_all="pull towards every condition",
+                                           w_text="pull towards the prompt alone; negative: follow chords, "
+                                                  "melody and drums harder")
+        with gr.Row():
+            null_auto = gr.Checkbox(label="null = 1 \u2212 all \u2212 text", value=d.null_auto,
+                                    elem_id=f"{prefix}null_auto")
+            w_null = CheckedSlider(-20, 5, value=d.w_null, step=0.25, label="w_null", interactive=not d.null_auto,
+                                   elem_id=f"{prefix}w_null")
+    with gr.Accordion("Solver", open=False):
+        fixed = d.solver in FIXED_STEP_METHODS
+        with gr.Row():
+            solver = CheckedDropdown(list(METHODS), value=d.solver, label="Method", elem_id=f"{prefix}solver",
+                                     info="euler/midpoint/rk4: fixed steps; dopri5/bosh3/adaptive_heun: adaptive")
+            max_nfe = CheckedNumber(label="NFE cap", value=d.max_nfe, precision=0, minimum=1, maximum=MAX_NFE_LIMIT,
+                                    elem_id=f"{prefix}max_nfe", info="stop a solve after this many evaluations "
+                                    "(per window of a long clip)")
+        steps = CheckedSlider(1, 200, value=max(1, min(d.steps, 200)), step=1, label="Steps", visible=fixed,
+                              elem_id=f"{prefix}steps")
+        with gr.Row():
+            lo, hi = LOG10_TOL_RANGE
+            log10_rtol = CheckedSlider(lo, hi, value=d.log10_rtol, step=0.5, label="rtol = 10^x", visible=not fixed,
+                                       info="smaller: more accurate, more NFE", elem_id=f"{prefix}log10_rtol")
+            log10_atol = CheckedSlider(lo, hi, value=d.log10_atol, step=0.5, label="atol = 10^x", visible=not fixed,
+                                       elem_id=f"{prefix}log10_atol")
+    small = dict(api_visibility="undocumented", queue=False, show_progress="hidden")
+    gr.on([w_all.change, w_text.change, null_auto.change], h.null_weight, inputs=[w_all, w_text, null_auto],
+          outputs=[w_null], api_name=f"{prefix}null_weight", **small)
+    solver.change(h.solver_controls, inputs=[solver], outputs=[steps, log10_rtol, log10_atol],
+                  api_name=f"{prefix}solver_controls", **small)
+    return dict(w_all=w_all, w_text=w_text, null_auto=null_auto, w_null=w_null, solver=solver, steps=steps,
+                log10_rtol=log10_rtol, log10_atol=log10_atol, max_nfe=max_nfe)
