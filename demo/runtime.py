@@ -283,7 +283,8 @@ def run_edit(model: ModelRef, kind: str, kwargs: dict) -> tp.Tuple[GenerationRes
 def run_comparison(model: ModelRef, solvers: tp.Sequence[SolverConfig], request: dict,
                    reporters: tp.Sequence[SolveProgress]) -> Comparison:
     """All solver runs of a comparison in one GPU allocation; run i reports to `reporters[i]`."""
-    return compare_solvers(model.get(), solvers, progress=lambda i, t, nfe: reporters[i](t, nfe), **request)
+    return compare_solvers(model.get(), solvers, progress=lambda i, t, nfe, window=None: reporters[i](t, nfe, window),
+                           **request)
 
 
 def _record(model: ModelRef, result: GenerationResult, solver, request: tp.Mapping[str, tp.Any]) -> None:

@@ -100,7 +100,7 @@ def compare_solvers(pipe: Pipeline, solvers: tp.Sequence[tp.Union[SolverConfig, 
         seed = random.SystemRandom().randrange(2**31)
     runs: tp.List[SolverRun] = []
     for index, config in enumerate(configs):
-        report = None if progress is None else (lambda t, nfe, i=index: progress(i, t, nfe))
+        report = None if progress is None else _run_reporter(progress, index)
         try:
             result = pipe.generate(**request, solver=config, seed=seed, num_samples=1, trajectory=True,
                                    progress=report)
@@ -117,3 +117,17 @@ def compare_solvers(pipe: Pipeline, solvers: tp.Sequence[tp.Union[SolverConfig, 
             run.rmse = float((run.result.latents.float() - z_ref).pow(2).mean().sqrt())
             run.is_reference = i == reference
     return Comparison(runs, reference, seed)
+
+
+def _run_reporter(progress: RunProgress, index: int):
+    """Run `index`'s `progress(t, nfe)` for `pipe.generate`, passing `window=` on when `progress`
+    takes it (a long clip is solved in windows)."""
+    import inspect
+    try:
+        params = inspect.signature(progress).parameters.values()
+        takes_window = any(p.name == "window" or p.kind == p.VAR_KEYWORD for p in params)
+    except (TypeError, ValueError):
+        takes_window = False
+    if takes_window:
+        return lambda t, nfe, window=None: progress(index, t, nfe, window=window)
+    return lambda t, nfe: progress(index, t, nfe)

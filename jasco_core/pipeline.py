@@ -114,6 +114,11 @@ class Pipeline:
         return MAX_LONG_SECONDS
 
     @property
+    def min_duration(self) -> float:
+        """The shortest clip `generate` makes, and the shortest extension (seconds)."""
+        return MIN_DURATION
+
+    @property
     def window_seconds(self) -> float:
         """The model's native window: the clip length it was trained on (10 s for JASCO)."""
         return float(self.bundle.max_duration)
