@@ -27,8 +27,9 @@ USED_REPOS = set(RELEASED_MODELS) | {"google-t5/t5-base", "facebook/encodec_32kh
 
 
 def front_matters(text: str) -> list:
-    """Every YAML block between '---' lines inside a ```yaml fence."""
-    return [yaml.safe_load(block) for block in re.findall(r"```yaml\n---\n(.*?)\n---\n```", text, flags=re.S)]
+    """Every YAML block between '---' lines inside a ```yaml fence (indented inside a list too)."""
+    blocks = re.findall(r"^( *)```yaml\n\1---\n(.*?)\n\1---\n\1```", text, flags=re.S | re.M)
+    return [yaml.safe_load("\n".join(line[len(indent):] for line in block.split("\n"))) for indent, block in blocks]
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +58,12 @@ def test_the_gpu_space_front_matter_is_a_valid_config_for_this_repo(doc):
     assert set(config["models"]) <= USED_REPOS and set(config["models"]) & set(RELEASED_MODELS)
     # variables and secrets are set in the Space's settings: no token in the README
     assert not re.search(r"\bhf_[A-Za-z0-9]{8,}", yaml.safe_dump(config))
+
+
+def test_the_readme_shows_the_same_front_matter(doc):
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    assert front_matters(readme) == front_matters(doc) and len(front_matters(readme)) == 1
 
 
 def test_the_doc_names_the_settings_a_released_model_needs(doc):
