@@ -151,3 +151,22 @@ def vocabulary():
 def idx(label: str) -> int:
     """Index of a vocabulary label."""
     return vocabulary().index_of(label)
+
+
+# -- the demo's tiny model, handlers and a launched app (built once; see demo_fixtures.py) ---------
+@pytest.fixture(scope="session")
+def tiny_bundle_dir() -> str:
+    from demo_fixtures import build_tiny_bundle
+    return build_tiny_bundle()
+
+
+@pytest.fixture(scope="session")
+def tiny_handlers():
+    from demo_fixtures import build_tiny_handlers
+    return build_tiny_handlers()
+
+
+@pytest.fixture(scope="session")
+def tiny_app_url() -> str:
+    from demo_fixtures import launch_tiny_app
+    return launch_tiny_app()

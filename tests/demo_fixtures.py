@@ -5,7 +5,7 @@ MiniLM text encoder, feature drum encoder, all four conditions) but random weigh
 thousand parameters, so a 2 s generation takes about a second on a CPU. Its defaults are Euler
 with 4 steps, guidance (3, 0) and a 2 s clip.
 
-    from demo_fixtures import tiny_bundle_dir, tiny_handlers   # pytest fixtures
+    tiny_bundle_dir, tiny_handlers, tiny_app_url                # fixtures, in tests/conftest.py
 """
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ import shutil
 import tempfile
 
 import numpy as np
-import pytest
 import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -117,16 +116,6 @@ def build_tiny_handlers():
     return DemoHandlers(build_tiny_bundle(), output_dir=outputs, states=other_model_states())
 
 
-@pytest.fixture(scope="session")
-def tiny_bundle_dir() -> str:
-    return build_tiny_bundle()
-
-
-@pytest.fixture(scope="session")
-def tiny_handlers():
-    return build_tiny_handlers()
-
-
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     import socket
@@ -147,11 +136,6 @@ def launch_tiny_app() -> str:
                            quiet=True, **launch_options())
     atexit.register(app.close)
     return url
-
-
-@pytest.fixture(scope="session")
-def tiny_app_url() -> str:
-    return launch_tiny_app()
 
 
 # -- released models served by a fake Hugging Face Hub on 127.0.0.1 (tests/hub_server.py) ----------

@@ -12,7 +12,7 @@ from gradio_client.exceptions import AppError
 
 from demo import edit as E
 from demo import handlers as H
-from demo_fixtures import TINY_DURATION, build_other_bundle, music_clip, tiny_app_url, tiny_bundle_dir  # noqa: F401
+from demo_fixtures import TINY_DURATION, build_other_bundle, music_clip
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from demo_fixtures import serve_released, slow_downloads, tiny_app_url, tiny_bundle_dir  # noqa: F401  (fixtures)
+from demo_fixtures import serve_released, slow_downloads
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

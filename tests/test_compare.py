@@ -6,7 +6,7 @@ import types
 import pytest
 import torch
 
-from demo_fixtures import TINY_DURATION, tiny_bundle_dir  # noqa: F401  (fixture)
+from demo_fixtures import TINY_DURATION
 from jasco_core import load_pipeline
 from jasco_core.compare import SolverRun, compare_solvers, reference_index
 from jasco_core.solvers import MaxNFEExceeded, SolverConfig, SolverConfigError

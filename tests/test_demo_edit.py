@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from demo import edit as E
 from demo.inputs import FIELD_LABELS
-from demo_fixtures import music_clip, tiny_handlers  # noqa: F401  (fixture)
+from demo_fixtures import music_clip
 
 SR = 22050
 OUTPUTS = ["before", "after", "figure", "stats", "downloads", "seed", "status"]

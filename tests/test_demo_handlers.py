@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from demo import handlers as H
 from demo.examples import load_examples
 from demo.inputs import FIELD_LABELS
-from demo_fixtures import OTHER_DEFAULTS, TINY_DURATION, build_other_bundle, tiny_bundle_dir, tiny_handlers  # noqa: F401
+from demo_fixtures import OTHER_DEFAULTS, TINY_DURATION, build_other_bundle
 
 
 class Recorder:

@@ -12,7 +12,7 @@ import soundfile as sf
 
 from demo import inputs as I
 from demo.examples import load_examples
-from demo_fixtures import tiny_handlers  # noqa: F401  (fixture)
+
 from jasco_core.errors import FieldError
 from jasco_core.guidance import GuidanceError
 from jasco_core.solvers import PRESETS, MaxNFEExceeded, SolverConfig, SolverConfigError

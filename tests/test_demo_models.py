@@ -12,7 +12,7 @@ import pytest
 
 from demo import handlers as H
 from demo import models as M
-from demo_fixtures import RELEASED_TOKEN, serve_released, slow_downloads, tiny_bundle_dir  # noqa: F401
+from demo_fixtures import RELEASED_TOKEN, serve_released, slow_downloads
 from jasco_core import checkpoints
 from jasco_core.pipeline import unload_pipeline
 from tests.released_fixtures import RELEASED_REPO

@@ -14,7 +14,7 @@ from demo import outputs as O
 from demo.examples import load_examples
 from demo.edit import EXTEND_PARAMS, REPAINT_PARAMS
 from demo.handlers import GENERATE_PARAMS
-from demo_fixtures import TINY_DURATION, tiny_handlers  # noqa: F401  (fixture)
+from demo_fixtures import TINY_DURATION
 from jasco_core import metrics
 from jasco_core.compare import compare_solvers
 from jasco_core.guidance import Guidance

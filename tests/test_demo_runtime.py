@@ -9,7 +9,7 @@ import types
 import pytest
 
 from demo import runtime as R
-from demo_fixtures import tiny_bundle_dir, tiny_handlers  # noqa: F401  (fixtures)
+
 from jasco_core.solvers import SolverConfig
 
 
