@@ -12,6 +12,17 @@ with another piece's description (same chords, melody, drums, seed): the fractio
 the true description's clip is closer to the reference, in mean log-mel spectrum distance (the
 time-averaged log-mel spectrum, i.e. the instrumentation's spectral envelope).
 `--sweep N`: the same metrics and timings on N pieces for several solvers.
+
+`--duration D` (a multiple of 10 s, up to 300; default 10: the evaluation above): long-form
+adherence. Consecutive held-out pieces are joined D/10 at a time into D-second timelines (chords
+shifted by 10 s per piece, melody pitches and drum stems concatenated; the text is the first
+piece's description, for the long clip and for the 10 s clips alike, so that every 10 s part has
+the same conditions both ways). Each timeline is generated once as one D-second clip (overlapping
+windows) and once as D/10 separate 10 s clips; both are scored on the same 10 s parts, the long
+clip cut into 10 s segments, each against its own piece's chords, melody and drum stem. A part
+whose piece has no drums is given no drums as a 10 s clip and a silent stretch of the joined stem
+in the long clip. `--pieces` counts 10 s pieces (50 -> 8 timelines of 60 s); the solver sweep,
+ceiling, floor and text test are skipped.
 Last line: machine-readable `key=value` pairs.
 """
 from __future__ import annotations
@@ -60,6 +71,8 @@ def main() -> None:
                         help="guidance weights instead of the bundle's defaults (null = 1 - all - text)")
     parser.add_argument("--solver", default=None, help="solver method instead of the bundle's default")
     parser.add_argument("--steps", type=int, default=None, help="fixed-step solver steps instead of the default")
+    parser.add_argument("--duration", type=float, default=10.0,
+                        help="seconds per clip: 10 (default) or a multiple of 10 up to 300 (long-form: pieces joined)")
     args = parser.parse_args()
 
     import torch
@@ -75,6 +88,8 @@ def main() -> None:
     guidance = Guidance(all=args.guidance[0], text=args.guidance[1]) if args.guidance else d.guidance
     solver = dataclasses.replace(d.solver, **{k: v for k, v in (("method", args.solver), ("steps", args.steps)) if v is not None})
     sr = pipe.sample_rate
+    if args.duration != 10.0:
+        return evaluate_long(args, pipe, guidance, solver)
     pieces = [render_piece(args.first_seed + i, duration=10.0, sample_rate=sr) for i in range(args.pieces)]
     rows = {"ceiling": [], "model": [], "floor": []}
     closer, started = [], time.perf_counter()
@@ -125,6 +140,82 @@ def main() -> None:
             print(f"| {label} | {np.mean(nfe):.0f} | {np.mean(secs):.2f} | {avg('chords'):.3f} | "
                   f"{avg('melody'):.3f} | {avg('drums'):.3f} |", flush=True)
     print(" ".join(f"{k}={v:.3f}" for k, v in summary.items()))
+
+
+# --------------------------------------------------------------------------- long-form (--duration)
+def joined_conditions(pieces, part_seconds: float = 10.0):
+    """Conditions of consecutive pieces joined into one timeline: chords shifted by `part_seconds`
+    per piece, melody pitches and drum stems concatenated (None when no piece has drums)."""
+    from jasco_core.conditions import pitches_to_salience
+    chords = [[label, start + k * part_seconds] for k, piece in enumerate(pieces) for label, start in piece.chords]
+    pitches = np.concatenate([p.melody_pitch for p in pieces])
+    stems = [p.drums for p in pieces]
+    drums = (np.concatenate(stems), pieces[0].sample_rate) if any(np.abs(d).max() > 0 for d in stems) else None
+    return dict(chords=chords, melody=pitches_to_salience(pitches), drums=drums)
+
+
+def evaluate_long(args, pipe, guidance, solver) -> None:
+    """Each D-second timeline as one long clip and as D/10 separate 10 s clips, scored per 10 s part."""
+    import torch
+
+    from jasco_core.training.render import render_piece
+
+    part = 10.0
+    parts = int(round(args.duration / part))
+    if abs(parts * part - args.duration) > 1e-6 or not 1 < parts <= int(pipe.max_duration // part):
+        raise SystemExit(f"--duration: expected a multiple of {part:g} s from 20 to {pipe.max_duration:g}, "
+                         f"got {args.duration:g}")
+    count = args.pieces // parts
+    if count < 1:
+        raise SystemExit(f"--pieces: need at least {parts} pieces for one {args.duration:g} s timeline")
+    sr = pipe.sample_rate
+    n = int(round(part * sr))
+    rows = {"short": [], "long": []}     # per part: {"part": k, metric: score}
+    windows, started = None, time.perf_counter()
+    long_seconds, short_seconds = [], []
+    for i in range(count):
+        pieces = [render_piece(args.first_seed + i * parts + k, duration=part, sample_rate=sr) for k in range(parts)]
+        text = pieces[0].description
+        gen = pipe.generate(text, seed=args.seed, guidance=guidance, solver=solver, duration=parts * part,
+                            **joined_conditions(pieces, part))
+        long_seconds.append(gen.seconds)
+        windows = gen.windows
+        audio = gen.audio[0]
+        for k, piece in enumerate(pieces):
+            short = pipe.generate(text, seed=args.seed, guidance=guidance, solver=solver, **piece_conditions(piece))
+            short_seconds.append(short.seconds)
+            rows["short"].append({"part": k, **scores(short.audio[0], sr, piece)})
+            rows["long"].append({"part": k, **scores(audio[k * n:(k + 1) * n], sr, piece)})
+        last = lambda kind: {m: round(float(np.mean([r[m] for r in rows[kind][-parts:] if m in r])), 3)  # noqa: E731
+                             for m in ("chords", "melody", "drums")}
+        print(f"timeline {i + 1}/{count}: {parts * part:g} s clip {last('long')} 10 s clips {last('short')} "
+              f"({time.perf_counter() - started:.0f}s)", flush=True)
+
+    def mean(kind, metric, k=None):
+        vals = [r[metric] for r in rows[kind] if metric in r and (k is None or r["part"] == k)]
+        return float(np.mean(vals)) if vals else float("nan")
+
+    plan = " ".join(f"[{w.start / pipe.frame_rate:g}-{w.end / pipe.frame_rate:g})" for w in windows)
+    print(f"\n# device={pipe.device} threads={torch.get_num_threads()} model={args.model} "
+          f"timelines={count} x {parts * part:g} s ({count * parts} pieces, seeds {args.first_seed}.."
+          f"{args.first_seed + count * parts - 1}) solver={solver.method}/{solver.steps} "
+          f"guidance={guidance.weights()} window={pipe.window_seconds:g}s context={pipe.context_frames / pipe.frame_rate:g}s")
+    print(f"# windows of each {parts * part:g} s clip (s): {plan}")
+    print(f"| metric | {part:g} s clips | {parts * part:g} s clip, per {part:g} s part | long / short | >= 0.9 |\n"
+          "|---|---|---|---|---|")
+    summary = {}
+    for metric in ("chords", "melody", "drums"):
+        s, lg = mean("short", metric), mean("long", metric)
+        ratio = lg / s if s > 0 else float("nan")
+        print(f"| {metric} | {s:.3f} | {lg:.3f} | {ratio:.2f} | {'yes' if ratio >= 0.9 else 'NO'} |")
+        summary.update({f"{metric}_short": s, f"{metric}_long": lg, f"{metric}_ratio": ratio})
+    print(f"| seconds per clip | {np.mean(short_seconds):.2f} | {np.mean(long_seconds):.2f} | | |")
+    print("\n| part | " + " | ".join(f"{m} 10 s / long" for m in ("chords", "melody", "drums")) + " |\n|---|---|---|---|")
+    for k in range(parts):
+        cells = " | ".join(f"{mean('short', m, k):.3f} / {mean('long', m, k):.3f}" for m in ("chords", "melody", "drums"))
+        print(f"| {k * part:g}-{(k + 1) * part:g} s | {cells} |")
+    summary.update(duration=parts * part, timelines=count, threads=torch.get_num_threads())
+    print(" ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in summary.items()))
 
 
 if __name__ == "__main__":

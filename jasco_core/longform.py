@@ -132,7 +132,7 @@ def window_progress(progress: tp.Optional[Progress]) -> tp.Optional[WindowProgre
 
 def solve_windows(make_field: tp.Callable[[int, int], Field], z0: torch.Tensor, known: np.ndarray,
                   x_known: tp.Optional[torch.Tensor], solver: SolverConfig, *, window: int, context: int,
-                  record_steps: bool = False, progress: tp.Optional[WindowProgress] = None,
+                  crossfade: int = 0, record_steps: bool = False, progress: tp.Optional[WindowProgress] = None,
                   count: tp.Optional[int] = None) -> tp.Tuple[torch.Tensor, tp.List[WindowResult]]:
     """Solve every unknown frame of a clip, window after window.
 
@@ -141,18 +141,23 @@ def solve_windows(make_field: tp.Callable[[int, int], Field], z0: torch.Tensor, 
         z0: the clip's noise [B, N, D]; each frame keeps its own noise whichever window solves it.
         known: [N] bool, frames whose latents are given in `x_known` [B, N, D] (None if none).
         window, context: frames per window; frames of context before the first unknown frame.
-        progress: `(window index, windows in all (estimated until the last), t, NFE so far)`.
+        crossfade: the last `crossfade` frames a window generates (unless the clip ends there) are
+            generated again by the next window, and the two versions are blended linearly across
+            them (`(1 - r) old + r new`, r rising): the join is spread over those frames instead of
+            falling on one. Frames given in `x_known` are never regenerated.
+        progress: `(window index, windows in all, t, NFE so far)`.
         count: the number of windows, for progress (default: planned ahead).
-    Returns: the clip's latents [B, N, D] (known frames exactly as given) and one `WindowResult`
+    Returns: the clip's latents [B, N, D] (given frames exactly as given) and one `WindowResult`
     per window.
     """
     import time
 
-    known = np.array(known, dtype=bool)
+    given = np.array(known, dtype=bool)
+    known = given.copy()
     out = torch.zeros_like(z0) if x_known is None else x_known.to(z0).clone()
-    total = count if count is not None else count_windows(known, window, context)
+    total = count if count is not None else count_windows(given, window, context, crossfade)
     windows: tp.List[WindowResult] = []
-    nfe_before = 0
+    nfe_before, fade = 0, None
     while True:
         span = next_window(known, window, context)
         if span is None:
@@ -173,21 +178,40 @@ def solve_windows(make_field: tp.Callable[[int, int], Field], z0: torch.Tensor, 
         z1 = result.z1.to(out.dtype)
         if mask.any():
             z1 = torch.where(mask.view(1, -1, 1).to(z1.device), out[:, start:end], z1)
+        if fade is not None:                      # blend the frames the previous window left open
+            a, b, old = fade
+            r = ((torch.arange(b - a, dtype=z1.dtype) + 0.5) / (b - a)).view(1, -1, 1).to(z1.device)
+            z1[:, a - start:b - start] = (1 - r) * old + r * z1[:, a - start:b - start]
         out[:, start:end] = z1
         windows.append(WindowResult(start, end, int(mask.sum()), result.nfe, time.perf_counter() - started,
                                     result.step_times, result.step_sizes, result.trajectory))
         nfe_before += result.nfe
         known[start:end] = True
+        fade = _reopen(known, given, start, end, crossfade)
+        if fade is not None:
+            fade = (*fade, out[:, fade[0]:fade[1]].clone())
     return out, windows
 
 
-def count_windows(known: np.ndarray, window: int, context: int) -> int:
+def _reopen(known: np.ndarray, given: np.ndarray, start: int, end: int, crossfade: int):
+    """Mark the last `crossfade` frames of window [start, end) unknown again when more is to come
+    after it and none of them was given; returns (a, b) or None."""
+    a = end - crossfade
+    if crossfade <= 0 or end >= len(known) or known[end:].all() or a <= start or given[a:end].any():
+        return None
+    known[a:end] = False
+    return a, end
+
+
+def count_windows(known: np.ndarray, window: int, context: int, crossfade: int = 0) -> int:
     """How many windows `solve_windows` will solve for this mask."""
-    known = np.array(known, dtype=bool)
+    given = np.array(known, dtype=bool)
+    known = given.copy()
     n = 0
     while True:
         span = next_window(known, window, context)
         if span is None:
             return n
         known[span[0]:span[1]] = True
+        _reopen(known, given, span[0], span[1], crossfade)
         n += 1

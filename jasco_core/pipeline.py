@@ -35,7 +35,8 @@ MAX_TEXT_CHARS = 1000
 MAX_SAMPLES = 8
 MIN_DURATION = 0.5
 MAX_LONG_SECONDS = 300.0      # the longest clip, in windows of the model's length
-CONTEXT_FRACTION = 0.25       # of each further window, the part given from what precedes it
+CONTEXT_FRACTION = 0.12       # of each further window, the part given from what precedes it
+CROSSFADE_FRACTION = 0.04     # of each window, the end generated again by the next one and crossfaded
 BPM_RANGE = (20.0, 400.0)
 MAX_SEED = 2**63 - 1
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -126,6 +127,11 @@ class Pipeline:
     @property
     def window_frames(self) -> int:
         return int(round(self.window_seconds * self.frame_rate))
+
+    @property
+    def crossfade_frames(self) -> int:
+        """Frames at the end of a window that the next one generates again, blended across the join."""
+        return int(round(self.window_frames * CROSSFADE_FRACTION))
 
     @property
     def context_frames(self) -> int:
@@ -277,7 +283,7 @@ class Pipeline:
                     z1, windows = solve_windows(
                         make_field, z0, np.zeros(frames, bool) if known is None else known,
                         None if x_known is None else x_known.expand(batch, -1, -1), solver, window=window,
-                        context=self.context_frames, record_steps=r["trajectory"],
+                        context=self.context_frames, crossfade=self.crossfade_frames, record_steps=r["trajectory"],
                         progress=window_progress(r["progress"]))
                     z1 = z1.float()
             t2 = time.perf_counter()

@@ -95,13 +95,32 @@ def test_a_25_second_clip_has_the_right_length_and_no_nan(pipe):
     r = pipe.generate("warm lo-fi piano", chords="| C | Am | F | G |", duration=25.0, seed=0,
                       drums="assets/examples/jazz_1000201_drums.wav", trajectory=True)
     assert r.audio.shape == (1, 25 * pipe.sample_rate) and np.isfinite(r.audio).all() and np.abs(r.audio).max() > 0.01
-    assert r.latents.shape[1] == 1250 and [(w.start, w.end) for w in r.windows] == [(0, 500), (375, 875), (750, 1250)]
+    assert r.latents.shape[1] == 1250 and [(w.start, w.end) for w in r.windows] == [(0, 500), (420, 920), (750, 1250)]
     assert r.nfe == 3 * 4 and all(w.trajectory is not None for w in r.windows)
     # without drums (which a long clip loops) the first window is exactly the 10 s clip: same noise,
-    # same conditions on its frames, and later windows only add frames after it
+    # same conditions on its frames; later windows only add frames after it (and crossfade its end)
     long = pipe.generate("warm lo-fi piano", chords="| C | Am | F | G |", duration=12.0, seed=3)
     short = pipe.generate("warm lo-fi piano", chords="| C | Am | F | G |", duration=10.0, seed=3)
-    assert long.windows[1].known_frames == 500 - long.windows[1].start
-    assert torch.equal(long.latents[:, :500], short.latents)
+    kept = 500 - pipe.crossfade_frames
+    assert long.windows[1].known_frames == kept - long.windows[1].start
+    assert torch.equal(long.latents[:, :kept], short.latents[:, :kept])
+    assert not torch.equal(long.latents[:, kept:500], short.latents[:, kept:])
     with pytest.raises(ValueError, match="duration"):
         pipe.generate("x", duration=pipe.max_duration + 1)
+
+
+def test_crossfade_regenerates_the_end_of_a_window_and_blends_it():
+    g = torch.Generator().manual_seed(5)
+    z0, given = torch.randn(1, 30, 3, generator=g), torch.randn(1, 30, 3, generator=g)
+    solver = SolverConfig("euler", steps=2)
+    plain, _ = solve_windows(lambda s, e: _random_field(s), z0, np.zeros(30, bool), None, solver, window=12, context=2)
+    faded, windows = solve_windows(lambda s, e: _random_field(s), z0, np.zeros(30, bool), None, solver, window=12,
+                                   context=2, crossfade=4)
+    assert [(w.start, w.end) for w in windows] == [(0, 12), (6, 18), (12, 24), (18, 30)]
+    assert count_windows(np.zeros(30, bool), 12, 2, crossfade=4) == 4 and torch.isfinite(faded).all()
+    assert torch.equal(faded[:, :8], plain[:, :8])              # before the first crossfade: the first window's
+    assert not torch.allclose(faded[:, 8:12], plain[:, 8:12])   # the crossfaded frames are a blend
+    known = np.zeros(30, bool)
+    known[10:14] = True                                         # given frames are never generated again
+    kept, _ = solve_windows(lambda s, e: _random_field(s), z0, known, given, solver, window=12, context=2, crossfade=4)
+    assert torch.equal(kept[:, 10:14], given[:, 10:14])
