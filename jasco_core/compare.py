@@ -122,12 +122,8 @@ def compare_solvers(pipe: Pipeline, solvers: tp.Sequence[tp.Union[SolverConfig, 
 def _run_reporter(progress: RunProgress, index: int):
     """Run `index`'s `progress(t, nfe)` for `pipe.generate`, passing `window=` on when `progress`
     takes it (a long clip is solved in windows)."""
-    import inspect
-    try:
-        params = inspect.signature(progress).parameters.values()
-        takes_window = any(p.name == "window" or p.kind == p.VAR_KEYWORD for p in params)
-    except (TypeError, ValueError):
-        takes_window = False
-    if takes_window:
+    from .longform import accepts_window
+
+    if accepts_window(progress):
         return lambda t, nfe, window=None: progress(index, t, nfe, window=window)
     return lambda t, nfe: progress(index, t, nfe)

@@ -110,17 +110,22 @@ def slice_inputs(inputs: ConditionInputs, start: int, end: int) -> ConditionInpu
 WindowProgress = tp.Callable[[int, int, float, int], None]   # (window index, window count, t, NFE of the job)
 
 
+def accepts_window(fn: tp.Callable) -> bool:
+    """Whether a progress callable takes a `window` keyword (or `**kwargs`)."""
+    import inspect
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "window" or p.kind == p.VAR_KEYWORD for p in params)
+
+
 def window_progress(progress: tp.Optional[Progress]) -> tp.Optional[WindowProgress]:
     """A user's `progress(t, nfe)` as a `WindowProgress`: t of the current window, NFE of the whole
     job; a `progress` that takes a `window` argument (or `**kwargs`) also gets `window=(index, count)`."""
     if progress is None:
         return None
-    import inspect
-    try:
-        params = inspect.signature(progress).parameters.values()
-        takes_window = any(p.name == "window" or p.kind == p.VAR_KEYWORD for p in params)
-    except (TypeError, ValueError):
-        takes_window = False
+    takes_window = accepts_window(progress)
 
     def report(index: int, count: int, t: float, nfe: int) -> None:
         if takes_window:
