@@ -170,3 +170,26 @@ def tiny_handlers():
 def tiny_app_url() -> str:
     from demo_fixtures import launch_tiny_app
     return launch_tiny_app()
+
+
+# -- helpers of the demo tests ---------------------------------------------------------------------
+class Recorder:
+    """Stands in for gr.Progress: records (fraction, description)."""
+
+    def __init__(self, on_call=None):
+        self.calls, self.on_call = [], on_call
+
+    def __call__(self, fraction, desc=None, **_):
+        self.calls.append((fraction, desc))
+        if self.on_call:
+            self.on_call(len(self.calls))
+
+
+def png_bytes(fig) -> bytes:
+    """A matplotlib figure rendered to PNG (checked to be one)."""
+    import io
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    data = buffer.getvalue()
+    assert data.startswith(b"\x89PNG")
+    return data

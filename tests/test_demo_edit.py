@@ -16,21 +16,10 @@ from matplotlib.figure import Figure
 from demo import edit as E
 from demo.inputs import FIELD_LABELS
 from demo_fixtures import music_clip
+from tests.conftest import Recorder
 
 SR = 22050
 OUTPUTS = ["before", "after", "figure", "stats", "downloads", "seed", "status"]
-
-
-class Recorder:
-    """Stands in for gr.Progress: records (fraction, description)."""
-
-    def __init__(self, on_call=None):
-        self.calls, self.on_call = [], on_call
-
-    def __call__(self, fraction, desc=None, **_):
-        self.calls.append((fraction, desc))
-        if self.on_call:
-            self.on_call(len(self.calls))
 
 
 @pytest.fixture(scope="module")

@@ -17,18 +17,7 @@ from demo import handlers as H
 from demo.examples import load_examples
 from demo.inputs import FIELD_LABELS
 from demo_fixtures import OTHER_DEFAULTS, TINY_DURATION, build_other_bundle
-
-
-class Recorder:
-    """Stands in for gr.Progress: records (fraction, description)."""
-
-    def __init__(self, on_call=None):
-        self.calls, self.on_call = [], on_call
-
-    def __call__(self, fraction, desc=None, **_):
-        self.calls.append((fraction, desc))
-        if self.on_call:
-            self.on_call(len(self.calls))
+from tests.conftest import Recorder
 
 
 def generate(h, **kwargs):

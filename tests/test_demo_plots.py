@@ -1,20 +1,12 @@
 """The figures of conditions and audio: previews (readable over 120 s), spectrograms, edits."""
 from __future__ import annotations
 
-import io
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from demo import plots
-
-
-def _png(fig: Figure) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    data = buffer.getvalue()
-    assert data.startswith(b"\x89PNG")
-    return data
+from tests.conftest import png_bytes
 
 
 def test_spectrogram_has_one_row_per_sample():
@@ -27,7 +19,7 @@ def test_spectrogram_has_one_row_per_sample():
     spec = image_axes[0].images[0].get_array()
     peak_bin = int(np.argmax(np.asarray(spec).mean(axis=1)))
     assert abs(peak_bin * sr / 1024 - 440) < sr / 1024  # the 440 Hz tone is where it should be
-    _png(fig)
+    png_bytes(fig)
 
 
 def test_a_two_minute_spectrogram_keeps_its_time_axis_with_fewer_frames():
@@ -37,24 +29,24 @@ def test_a_two_minute_spectrogram_keeps_its_time_axis_with_fewer_frames():
     image_axes = [ax for ax in fig.axes if ax.images]
     assert len(image_axes) == 2 and image_axes[0].get_xlim() == (0.0, 120.0)
     assert np.asarray(image_axes[0].images[0].get_array()).shape[1] <= plots.SPECTROGRAM_COLUMNS
-    _png(fig)
+    png_bytes(fig)
 
 
 def test_condition_previews_draw():
     fig = plots.chord_timeline([("C", 0.0, 2.0), ("Am", 2.0, 4.0)], 4.0)
     assert [t.get_text() for t in fig.axes[0].texts] == ["C", "Am"]
-    _png(fig)
-    _png(plots.chord_timeline([], 4.0))
+    png_bytes(fig)
+    png_bytes(plots.chord_timeline([], 4.0))
     wav = np.zeros(22050, np.float32)
     wav[::5512] = 1.0
     fig = plots.drums_preview(wav, 22050, [0.0, 0.25, 0.5, 0.75], 1.0)
     assert "4 hits" in fig.axes[0].get_title(loc="left")
-    _png(fig)
+    png_bytes(fig)
     pitches = np.array([60] * 10 + [-1] * 5 + [64] * 10)
     fig = plots.piano_roll(pitches, 50.0, 0.5)
     assert len(fig.axes[0].patches) == 2  # two notes
-    _png(fig)
-    _png(plots.piano_roll(np.full(10, -1), 50.0, 0.2))
+    png_bytes(fig)
+    png_bytes(plots.piano_roll(np.full(10, -1), 50.0, 0.2))
 
 
 def _text_boxes(fig: Figure) -> list:
@@ -71,13 +63,13 @@ def test_a_two_minute_chord_timeline_wraps_into_rows_and_its_names_do_not_overla
     segments = [(names[k % 8], 2.0 * k, 2.0 * k + 2.0) for k in range(60)]   # a chord every bar at 120 BPM
     fig = plots.chord_timeline(segments, 120.0)
     assert len(fig.axes) == 4 and [ax.get_xlim() for ax in fig.axes][-1] == (90.0, 120.0)  # rows of 30 s
-    _png(fig)
+    png_bytes(fig)
     assert len(fig.axes[0].texts) == 15 and sum(len(ax.texts) for ax in fig.axes) == 60   # every chord named
     boxes = _text_boxes(fig)
     assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
     # chords too short for their name keep their bar and are counted, never drawn over each other
     fig = plots.chord_timeline([(names[k % 8], 0.25 * k, 0.25 * k + 0.25) for k in range(480)], 120.0)
-    _png(fig)
+    png_bytes(fig)
     boxes = _text_boxes(fig)
     assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
     assert "short chord(s) not labelled" in fig.axes[0].get_title(loc="right")
@@ -92,7 +84,7 @@ def test_dense_drum_hits_are_drawn_as_ticks_that_leave_the_waveform_visible():
     ax = fig.axes[0]
     assert len(ax.lines) == 0 and len(ax.collections) == 2   # the envelope and one set of ticks
     assert ax.get_xlim() == (0.0, 120.0) and "480 hits" in ax.get_title(loc="left")
-    _png(fig)
+    png_bytes(fig)
 
 
 def test_edit_figure_shows_before_and_after_with_the_region():
@@ -104,4 +96,4 @@ def test_edit_figure_shows_before_and_after_with_the_region():
     assert [top.get_ylabel(), bottom.get_ylabel()] == ["before", "after"] and bottom.get_xlim() == (0.0, 4.0)
     assert all(len(ax.patches) == 1 for ax in fig.axes)   # the shaded region
     assert top.get_title(loc="left") == "extended a 3.00 s clip by 1 s"
-    _png(fig)
+    png_bytes(fig)

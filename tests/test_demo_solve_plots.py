@@ -2,21 +2,13 @@
 (one trace each, labelled with their frames), and the comparison of solvers."""
 from __future__ import annotations
 
-import io
 
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
 from demo import solve_plots as plots
-
-
-def _png(fig: Figure) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    data = buffer.getvalue()
-    assert data.startswith(b"\x89PNG")
-    return data
+from tests.conftest import png_bytes
 
 
 def test_project_2d_recovers_a_planar_path():
@@ -60,7 +52,7 @@ def test_generation_figure_has_trajectory_step_and_nfe_panels():
     path_ax = fig.axes[0]
     assert len(path_ax.get_legend().get_texts()) == 2  # one entry per sample
     assert fig.axes[2].get_ylabel() == "cumulative NFE"
-    _png(fig)
+    png_bytes(fig)
 
 
 def test_generation_figure_adaptive_steps_use_a_log_scale():
@@ -68,7 +60,7 @@ def test_generation_figure_adaptive_steps_use_a_log_scale():
     fig = plots.generation_figure([0, 0.01, 0.3, 0.99999], latents, [0, 0.01, 0.3], [0.01, 0.29, 0.69999],
                                   [(t, k + 1) for k, t in enumerate(np.linspace(0, 1, 20))])
     assert fig.axes[1].get_yscale() == "log"
-    _png(fig)
+    png_bytes(fig)
 
 
 def test_comparison_figure_marks_the_reference_and_plots_error_against_nfe():
@@ -83,7 +75,7 @@ def test_comparison_figure_marks_the_reference_and_plots_error_against_nfe():
     assert any("reference" in t.get_text() for t in err_ax.texts)
     euler_line = [l for l in err_ax.get_lines() if l.get_label() == "euler"][0]
     assert list(euler_line.get_xdata()) == [4, 8]
-    _png(fig)
+    png_bytes(fig)
 
 
 def test_windows_figure_draws_every_window_as_its_own_labelled_trace():
@@ -109,9 +101,9 @@ def test_windows_figure_draws_every_window_as_its_own_labelled_trace():
     assert len(lines) == 3 and [line.get_ydata()[0] for line in lines] == [0, 4, 8] and lines[-1].get_ydata()[-1] == 12
     assert nfe_ax.get_title(loc="right") == "12 evaluations in 3 windows"
     assert step_ax.get_title(loc="right") == "the same steps in every window"
-    _png(fig)
+    png_bytes(fig)
     # sixteen windows (a two-minute clip): a colour map, and the legend in four columns below
     many = [windows[k % 3]._replace(label=f"window {k + 1}") for k in range(16)]
     fig = plots.windows_figure(many, [(t, n, k) for k in range(16) for t, n in ((0.0, 4 * k), (0.5, 4 * k + 2))])
     assert len(fig.legends[0].get_texts()) == 16 and fig.legends[0]._ncols == 4
-    _png(fig)
+    png_bytes(fig)
