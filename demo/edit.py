@@ -17,7 +17,6 @@ import typing as tp
 
 import gradio as gr
 
-from jasco_core.errors import FieldError
 
 from . import inputs as I
 from . import outputs as O
@@ -71,7 +70,7 @@ class EditHandlers:
              request: tp.Optional[gr.Request], progress):
         started = time.perf_counter()
         stopped = self.cancel.start(request)
-        try:
+        with R.page_errors():
             ref = self.models.use(v["model"], progress)
             pipe = ref.pipeline
             d = UIDefaults.from_pipeline(pipe, ref.name)
@@ -88,10 +87,6 @@ class EditHandlers:
             progress(0.0, desc="encoding the clip, the prompt and the conditions")
             result, _ = R.edit(ref, kind, dict(args, audio=(samples, rate), **region, guidance=guidance,
                                                solver=solver_cfg, progress=report))
-        except FieldError as err:
-            raise I.user_error(err) from None
-        except R.Stopped:
-            raise R.stopped_error() from None
         progress(1.0, desc="writing audio and drawing")
 
         if kind == "repaint":

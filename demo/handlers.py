@@ -157,7 +157,7 @@ class DemoHandlers:
         """
         started = time.perf_counter()
         stopped = self.cancel.start(request)
-        try:
+        with R.page_errors():
             ref = self.models.use(model, progress)  # another model than the current one: switch first
             d = UIDefaults.from_pipeline(ref.pipeline, ref.name)
             args = I.request_args(text, chords, drums, melody, d.duration if duration is None else duration, bpm,
@@ -169,10 +169,6 @@ class DemoHandlers:
             progress(0.0, desc="encoding the prompt and conditions")
             result, trace = R.generate(ref, dict(args, guidance=guidance, solver=solver_cfg, num_samples=samples,
                                                  trajectory=True, progress=report))
-        except FieldError as err:
-            raise I.user_error(err) from None
-        except R.Stopped:
-            raise R.stopped_error() from None
         progress(1.0, desc="writing audio and drawing")
 
         folder = self.outputs.new_dir()
@@ -208,7 +204,7 @@ class DemoHandlers:
         """
         started = time.perf_counter()
         stopped = self.cancel.start(request)
-        try:
+        with R.page_errors():
             ref = self.models.use(model, progress)
             d = UIDefaults.from_pipeline(ref.pipeline, ref.name)
             args = I.request_args(text, chords, drums, melody, d.duration if duration is None else duration,
@@ -222,10 +218,6 @@ class DemoHandlers:
                                          prefix=f"run {i + 1}/{n} ({label}): ") for i, (label, cfg) in enumerate(plan)]
             progress(0.0, desc=f"run 1/{n}")
             comparison = R.compare(ref, [cfg for _, cfg in plan], dict(args, guidance=guidance), reporters)
-        except FieldError as err:
-            raise I.user_error(err) from None
-        except R.Stopped:
-            raise R.stopped_error() from None
 
         labels, rate = [label for label, _ in plan], ref.pipeline.sample_rate
         finished = [(label, run) for label, run in zip(labels, comparison.runs) if run.done]

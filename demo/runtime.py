@@ -24,6 +24,7 @@ with the result.
 """
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import threading
@@ -40,11 +41,13 @@ except ImportError:  # a CPU machine or a plain GPU: run as is
     spaces = None
 
 from jasco_core.compare import Comparison, compare_solvers
+from jasco_core.errors import FieldError
 from jasco_core.guidance import Guidance
 from jasco_core.pipeline import GenerationResult, Pipeline, load_pipeline
 from jasco_core.solvers import SolverConfig
 
 from . import gpu_budget
+from .inputs import user_error
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +75,18 @@ class Stopped(Exception):
 
 def stopped_error() -> gr.Error:
     return gr.Error("The generation was stopped.", title="Stopped", print_exception=False)
+
+
+@contextlib.contextmanager
+def page_errors():
+    """Around a request's work: a `FieldError` becomes a `gr.Error` against its control, a Stop
+    the 'stopped' message."""
+    try:
+        yield
+    except FieldError as err:
+        raise user_error(err) from None
+    except Stopped:
+        raise stopped_error() from None
 
 
 class CancelFlags:
