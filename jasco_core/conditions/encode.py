@@ -134,8 +134,7 @@ def _looped(clip: AudioClip, duration: float) -> AudioClip:
     notes = [w for w in clip.warnings if "pad" not in w.lower()]
     notes.append(f"drums: the {clip.source_seconds:.2f} s drum clip is looped {n / loop:.1f} times to fill "
                  f"{duration:g} s")
-    return dataclasses.replace(clip, samples=samples, warnings=tuple(notes) if isinstance(clip.warnings, tuple)
-                               else notes)
+    return dataclasses.replace(clip, samples=samples, warnings=tuple(notes))
 
 
 def _drum_hits(encoder: tp.Any, latents: np.ndarray, clip: AudioClip) -> np.ndarray:
