@@ -39,9 +39,7 @@ SWEEP = [("euler", 4, None), ("euler", 8, None), ("euler", 16, None), ("midpoint
 
 
 def piece_conditions(piece):
-    from jasco_core.conditions import pitches_to_salience
-    return dict(chords=[list(c) for c in piece.chords], melody=pitches_to_salience(piece.melody_pitch),
-                drums=(piece.drums, piece.sample_rate) if np.abs(piece.drums).max() > 0 else None)
+    return piece.conditions()
 
 
 def scores(audio, sr, piece) -> dict:

@@ -247,7 +247,7 @@ class Pipeline:
             raise GenerationError("progress", f"expected a function progress(t, nfe) or None, got {describe_value(progress)}")
         return dict(
             text=_check_text(text), guidance=Guidance.coerce(guidance, b.defaults.guidance),
-            solver=SolverConfig.coerce(solver, b.defaults.solver), duration=self._duration(duration),
+            solver=SolverConfig.coerce(solver, b.defaults.solver, b.presets), duration=self._duration(duration),
             num_samples=check_integer("num_samples", num_samples, 1, MAX_SAMPLES, error=GenerationError),
             seed=check_integer("seed", seed, 0, MAX_SEED, expected="a whole number >= 0, or None for a random seed",
                                error=GenerationError),

@@ -95,13 +95,16 @@ class SolverConfig:
                                     f"max_nfe={self.max_nfe}; raise max_nfe or use fewer steps")
 
     @classmethod
-    def parse(cls, spec: str, *, max_nfe: tp.Optional[int] = None) -> "SolverConfig":
+    def parse(cls, spec: str, *, max_nfe: tp.Optional[int] = None,
+              presets: tp.Optional[tp.Mapping[str, "SolverConfig"]] = None) -> "SolverConfig":
         """A solver from text: `'euler:8'`, `'rk4@4'` (fixed-step: steps), `'dopri5:1e-4'` (adaptive:
         rtol = atol), a bare method (its defaults), or a preset name such as `'Euler 4'`; a fixed-step
         spec may end with a time grid: `'midpoint:4/sway=-1'`, `'euler:8/cosine'`, `'rk4:2/power=2'`.
 
-        `max_nfe` caps the evaluations (at least what a fixed-step spec needs); a spec that cannot
-        be read raises `SolverConfigError` (field `solver`) with the expected form.
+        `max_nfe` caps the evaluations (at least what a fixed-step spec needs); `presets` are the
+        names to accept (default `PRESETS`; a loaded model's `ModelBundle.presets` has its fitted
+        "fast"); a spec that cannot be read raises `SolverConfigError` (field `solver`) with the
+        expected form.
         """
         if not isinstance(spec, str) or not spec.strip():
             raise SolverConfigError("solver", f"expected text such as {SPEC_FORM}, got {describe_value(spec)}")
@@ -110,7 +113,8 @@ class SolverConfig:
         if schedule:
             grid = check_schedule(schedule.strip(), error=SolverConfigError)
             return dataclasses.replace(cls.parse(text, max_nfe=max_nfe), schedule=grid)
-        preset = next((cfg for name, cfg in PRESETS.items() if name.lower() == text.lower()), None)
+        named = PRESETS if presets is None else presets
+        preset = next((cfg for name, cfg in named.items() if name.lower() == text.lower()), None)
         cap = {} if max_nfe is None else {"max_nfe": check_integer("solver.max_nfe", max_nfe, 1, MAX_NFE_LIMIT,
                                                                      error=SolverConfigError)}
         if preset is not None:
@@ -181,15 +185,16 @@ class SolverConfig:
         return cls(**d)
 
     @classmethod
-    def coerce(cls, value: tp.Any, default: "SolverConfig") -> "SolverConfig":
+    def coerce(cls, value: tp.Any, default: "SolverConfig",
+               presets: tp.Optional[tp.Mapping[str, "SolverConfig"]] = None) -> "SolverConfig":
         """What the public API accepts as `solver`: None (`default`), a `SolverConfig`, a dict of its
-        fields, or text for `parse` ('rk4:8', 'dopri5:1e-4', 'Euler 4')."""
+        fields, or text for `parse` ('rk4:8', 'dopri5:1e-4', 'Euler 4', 'fast'; names from `presets`)."""
         if value is None:
             return default
         if isinstance(value, SolverConfig):
             return value
         if isinstance(value, str):
-            return cls.parse(value)
+            return cls.parse(value, presets=presets)
         if isinstance(value, tp.Mapping):
             return cls.from_dict(value)
         raise SolverConfigError("solver", f"expected a SolverConfig, a dict of its fields or text such as "
@@ -197,7 +202,10 @@ class SolverConfig:
 
 
 #: Named solver settings (the Compare tab's runs); `SolverConfig.parse` accepts these names too.
-#: "reference" is the original JASCO sampler's setting (dopri5, rtol = atol = 1e-5).
+#: "reference" is the original JASCO sampler's setting (dopri5, rtol = atol = 1e-5). "fast" is
+#: 10 evaluations: midpoint, 5 steps on the sway grid (S = -0.8), the best analytic grid measured
+#: (docs/sampler.md); a model with a fitted solver (`jasco_core.solver_fit`) replaces it with that
+#: one (`ModelBundle.presets`, `Pipeline.presets`).
 PRESETS: tp.Dict[str, SolverConfig] = {
     "Euler 4": SolverConfig("euler", steps=4), "Euler 8": SolverConfig("euler", steps=8),
     "Euler 16": SolverConfig("euler", steps=16), "Midpoint 8": SolverConfig("midpoint", steps=8),
@@ -206,6 +214,7 @@ PRESETS: tp.Dict[str, SolverConfig] = {
     "dopri5 1e-4": SolverConfig("dopri5", rtol=1e-4, atol=1e-4),
     "dopri5 1e-5": SolverConfig("dopri5", rtol=1e-5, atol=1e-5),
     "reference": SolverConfig("dopri5", rtol=1e-5, atol=1e-5),
+    "fast": SolverConfig("midpoint", steps=5, schedule="sway=-0.8"),
 }
 
 

@@ -82,3 +82,39 @@ def test_coerce_accepts_the_public_forms():
     with pytest.raises(GuidanceError, match="guidance"):
         Guidance.coerce("strong", default)
     assert Guidance(all=MAX_WEIGHT, text=-MAX_WEIGHT + 1).weights()["null"] == 0.0   # the limits are inclusive
+
+
+@pytest.mark.parametrize("weights", [(2.0, -1.5, None), (0.0, 3.0, -1.0), (5.0, 0.0, -4.0)])
+def test_guidance_interval_uses_the_conditioned_term_alone_outside_it(weights):
+    model = tiny_model()
+    inputs = tiny_inputs(model)
+    inputs.drums_silence = torch.zeros_like(inputs.drums_silence)
+    guidance = Guidance(*weights, interval=(0.25, 0.75))
+    w = list(guidance.weights().values())
+    z = torch.randn(2, 20, model.cfg.flow_dim, generator=torch.Generator().manual_seed(3))
+    field = build_guided_field(model, inputs, guidance, 2, 20)
+    full = build_guided_field(model, inputs, Guidance(*weights), 2, 20)
+    calls = []
+    handle = model.linear.register_forward_hook(lambda m, i, o: calls.append(o.shape[0]))
+    with torch.no_grad():
+        inside = field(torch.tensor([0.5]), z)
+        outside = field(torch.tensor([0.9]), z)
+        alone = _full_batch_reference(model, inputs, [1.0, 0.0, 0.0], torch.tensor([0.9]), z)
+        torch.testing.assert_close(inside, full(torch.tensor([0.5]), z))
+    handle.remove()
+    assert calls[1] == 2, "outside the interval the model sees one row per sample"
+    torch.testing.assert_close(outside, sum(w) * alone, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("bad", [(0.5, 0.5), (0.8, 0.2), (-0.1, 0.5), (0.2, 1.5), "0.1,0.9", (0.1,), (0.1, float("nan"))])
+def test_guidance_interval_is_checked(bad):
+    with pytest.raises(GuidanceError) as e:
+        Guidance(2.0, 0.0, interval=bad)
+    assert e.value.field == "guidance.interval"
+
+
+def test_guidance_interval_round_trips_and_is_left_out_when_unset():
+    g = Guidance(2.0, -1.5, interval=[0.1, 0.9])
+    assert g.interval == (0.1, 0.9)
+    assert Guidance.from_dict(g.to_dict()) == g
+    assert "interval" not in Guidance(2.0, -1.5).to_dict()

@@ -157,3 +157,22 @@ def test_presets_and_coerce():
     assert SolverConfig.coerce("dopri5:1e-3", default).rtol == 1e-3
     assert SolverConfig("dopri5", rtol=1e-4, atol=1e-4).label == "dopri5, rtol 1e-04, atol 1e-04"
     assert SolverConfig("euler", steps=4).label == "euler, 4 steps"
+
+
+def test_reference_and_fast_presets():
+    from jasco_core.checkpoints import load_bundle
+    from jasco_core.solvers import PRESETS
+
+    assert PRESETS["reference"] == SolverConfig("dopri5", rtol=1e-5, atol=1e-5)
+    embedded = load_bundle("embedded").presets["fast"]
+    for fast in (PRESETS["fast"], embedded):
+        assert fast.is_fixed_step and fast.nfe_per_solve <= 10
+        field = CountingField()
+        result = integrate(field, torch.ones(1, 3, 2), fast)
+        assert result.nfe == field.calls == fast.nfe_per_solve, "'fast' never exceeds its NFE"
+        assert result.step_times[0] == 0.0 and abs(sum(result.step_sizes) - 1.0) < 1e-6
+    # the model's own "fast" is what a name resolves to when the model's presets are given
+    custom = {**PRESETS, "fast": SolverConfig("euler", steps=3)}
+    assert SolverConfig.parse("fast", presets=custom) == SolverConfig("euler", steps=3)
+    assert SolverConfig.coerce("FAST", PRESETS["Euler 4"], custom).steps == 3
+    assert SolverConfig.parse("fast") == PRESETS["fast"]

@@ -51,6 +51,15 @@ class ModelBundle:
     #: what frames before the first chord get: 'no_chord' ('N', as the original's
     #: construct_frame_chords) or 'null' (the dropped-condition row), the rule of the model's training data
     chords_before_first: str = "no_chord"
+    #: the model's fitted few-step solver (`jasco_core.solver_fit`), the `"fast"` preset; None: the generic one
+    fitted_solver: tp.Optional[SolverConfig] = None
+
+    @property
+    def presets(self) -> tp.Dict[str, SolverConfig]:
+        """`solvers.PRESETS` with `"fast"` this model's fitted solver when it has one."""
+        from ..solvers import PRESETS
+
+        return {**PRESETS, "fast": self.fitted_solver} if self.fitted_solver is not None else dict(PRESETS)
 
     @property
     def frame_rate(self) -> float:

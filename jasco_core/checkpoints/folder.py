@@ -35,9 +35,9 @@ def save_embedded_bundle(path: str, model: FlowMatchingModel, codec, *, name: st
     os.makedirs(path, exist_ok=True)
     state = {k: v.detach().float().cpu().contiguous() for k, v in model.state_dict().items()}
     _atomic(os.path.join(path, "model.safetensors"), lambda p: save_file(state, p))
-    _write_json(os.path.join(path, "model_config.json"), model.cfg.to_dict())
-    _write_json(os.path.join(path, "codec.json"), {"type": "mel", **codec.to_dict()})
-    _write_json(os.path.join(path, BUNDLE_FILE), {
+    write_json(os.path.join(path, "model_config.json"), model.cfg.to_dict())
+    write_json(os.path.join(path, "codec.json"), {"type": "mel", **codec.to_dict()})
+    write_json(os.path.join(path, BUNDLE_FILE), {
         "format": BUNDLE_FORMAT, "name": name, "text_encoder": {"type": "minilm"},
         "drum_encoder": {"type": "features"}, "max_duration": max_duration,
         "chords_before_first": chords_before_first,
@@ -58,6 +58,7 @@ def load_embedded_bundle(path: str = EMBEDDED_DIR, device: tp.Union[str, torch.d
 
     from ..codecs.mel import MelCodec
     from ..conditions import load_vocabulary
+    from .fitted import FITTED_KEY, read_fitted_entry
 
     meta = read_bundle_meta(path)
     cfg = ModelConfig.from_dict(_read_json(os.path.join(path, "model_config.json")))
@@ -88,7 +89,8 @@ def load_embedded_bundle(path: str = EMBEDDED_DIR, device: tp.Union[str, torch.d
         drum_encoder=drum_encoder, vocabulary=load_vocabulary() if cfg.chords_dim else None,
         defaults=GenerationDefaults.from_dict(meta.get("defaults", {})),
         max_duration=float(meta.get("max_duration", 10.0)), info=meta.get("info", {}),
-        chords_before_first=_before_first(meta, source))
+        chords_before_first=_before_first(meta, source),
+        fitted_solver=read_fitted_entry(meta.get(FITTED_KEY), source))
 
 
 def _before_first(meta: dict, source: str) -> str:
@@ -112,7 +114,7 @@ def _read_json(path: str) -> dict:
         raise CheckpointError("model", f"{path} is not a readable JSON file: {e}") from None
 
 
-def _write_json(path: str, data: dict) -> None:
+def write_json(path: str, data: dict) -> None:
     def write(p):
         with open(p, "w") as f:
             json.dump(data, f, indent=1)

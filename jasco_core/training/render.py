@@ -114,6 +114,13 @@ class Piece:
     sample_rate: int
     spec: PieceSpec
 
+    def conditions(self) -> dict:
+        """The piece's chords, melody and drum stem as `Pipeline.generate` keywords (drums None when silent)."""
+        from ..conditions import pitches_to_salience
+
+        return dict(chords=[list(c) for c in self.chords], melody=pitches_to_salience(self.melody_pitch),
+                    drums=(self.drums, self.sample_rate) if np.abs(self.drums).max() > 0 else None)
+
 
 def _rng(seed: int, stream: str) -> random.Random:
     """An independent, reproducible random stream of a piece."""
