@@ -144,6 +144,11 @@ class Pipeline:
         return self.bundle.accepts
 
     @property
+    def presets(self) -> tp.Dict[str, SolverConfig]:
+        """Solver settings by name (`solvers.PRESETS`; "fast" is this model's fitted solver when it has one)."""
+        return self.bundle.presets
+
+    @property
     def defaults(self) -> GenerationDefaults:
         """The model's measured defaults: guidance, solver, duration."""
         return self.bundle.defaults

@@ -8,9 +8,11 @@ steps, or an explicit list of times:
   more steps near the noise (t = 0), where a guided flow's trajectories bend most.
 - `"cosine"`: f(u) = (1 - cos(pi u)) / 2, small steps at both ends.
 - `"power=P"`, P in (0, 5]: f(u) = u ** P; P > 1 crowds the steps near t = 0.
-- a tuple of times `(0, t1, ..., end)`, strictly increasing (e.g. a grid fitted to a model).
+- a tuple of times `(0, t1, ..., end)`, strictly increasing (e.g. a grid fitted to a model), or
+  the same as text: `"0, 0.1, 0.35, 1"`.
 
-`check_schedule` normalises and validates a schedule; `time_grid` returns the times.
+`check_schedule` normalises and validates a schedule; `time_grid` returns the times;
+`schedule_text` writes one back as text.
 """
 from __future__ import annotations
 
@@ -22,10 +24,11 @@ import torch
 
 from .errors import FieldError, describe_value
 
-__all__ = ["Schedule", "SCHEDULE_FORM", "check_schedule", "time_grid", "warp"]
+__all__ = ["Schedule", "SCHEDULE_FORM", "check_schedule", "schedule_text", "time_grid", "warp"]
 
 Schedule = tp.Union[str, tp.Tuple[float, ...]]
-SCHEDULE_FORM = "'uniform', 'sway=S' (S from -1 to 1), 'cosine', 'power=P' (P in (0, 5]) or a list of times"
+SCHEDULE_FORM = ("'uniform', 'sway=S' (S from -1 to 1), 'cosine', 'power=P' (P in (0, 5]) or a list of times "
+                 "such as '0, 0.2, 0.5, 1'")
 
 
 def check_schedule(schedule: tp.Any, error: tp.Type[FieldError] = FieldError) -> Schedule:
@@ -33,6 +36,12 @@ def check_schedule(schedule: tp.Any, error: tp.Type[FieldError] = FieldError) ->
     field = "solver.schedule"
     if schedule is None:
         return "uniform"
+    if isinstance(schedule, str) and "," in schedule:
+        try:
+            times = [float(t) for t in schedule.strip().strip("[]()").split(",")]
+        except ValueError:
+            raise error(field, f"expected {SCHEDULE_FORM}, got {schedule!r}") from None
+        return check_schedule(times, error)
     if isinstance(schedule, str):
         text = schedule.strip().lower().replace(" ", "")
         match = re.fullmatch(r"(uniform|cosine|sway|power)(?:[=:]([-+0-9.eE]+))?", text)
@@ -63,6 +72,13 @@ def check_schedule(schedule: tp.Any, error: tp.Type[FieldError] = FieldError) ->
             raise error(field, f"a list of times must increase strictly up to at most 1, got {list(times)}")
         return times
     raise error(field, f"expected {SCHEDULE_FORM}, got {describe_value(schedule)}")
+
+
+def schedule_text(schedule: Schedule) -> str:
+    """A schedule as `check_schedule` reads it back: its name, or its times joined by commas."""
+    if isinstance(schedule, tuple):
+        return ", ".join(f"{t:.6g}" for t in schedule)
+    return str(schedule)
 
 
 def warp(schedule: str, u: torch.Tensor) -> torch.Tensor:

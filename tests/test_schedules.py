@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import torch
 
+from jasco_core.errors import FieldError
 from jasco_core.schedules import check_schedule, time_grid
 from jasco_core.solvers import SolverConfig, SolverConfigError, integrate
 
@@ -57,3 +58,16 @@ def test_the_solver_steps_on_the_grid():
                     record_steps=True)
     assert np.allclose(times, [0.0, 0.1, 0.5]) and np.allclose(out.step_sizes, [0.1, 0.4, 0.5])
     assert torch.allclose(out.z1, torch.ones(1, 2, 1))
+
+
+def test_times_as_text_round_trip():
+    from jasco_core.schedules import schedule_text
+
+    assert check_schedule("0, 0.25, 0.6, 1") == (0.0, 0.25, 0.6, 1.0)
+    assert check_schedule("[0, 0.5, 1]") == (0.0, 0.5, 1.0)
+    for schedule in ["uniform", "sway=-0.8", "cosine", (0.0, 0.123456, 0.5, 1.0)]:
+        assert check_schedule(schedule_text(check_schedule(schedule))) == check_schedule(schedule)
+    for bad in ["0, x, 1", "0.1, 0.5, 1", "0, 0.6, 0.5, 1"]:
+        with pytest.raises(FieldError) as e:
+            check_schedule(bad)
+        assert e.value.field == "solver.schedule"
