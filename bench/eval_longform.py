@@ -9,7 +9,7 @@ chords shifted by 10 s per repeat, melody pitches repeated, and the 10 s drum st
 (the pipeline loops it).
 
 Joins (`--clips` pieces, each as two clips of `--duration` s: with the piece's conditions
-repeated, and with its description only): `jasco_core.metrics.seam_profile` at the frame where
+repeated, and with its description only): `jasco_core.seams.seam_profile` at the frame where
 each window's generated part starts (`start + known_frames` of `result.windows`): the 99th
 percentile of the log-mel frame-to-frame change within +-2 analysis frames (~23 ms) of the joins
 against the 99th percentile everywhere else (target ratio <= 1.5), and the level of every 2 s block
@@ -93,7 +93,8 @@ def main() -> None:
     import jasco_core as j
     from jasco_core.conditions import pitches_to_salience
     from jasco_core.editing import CROSSFADE_SECONDS, encode_audio
-    from jasco_core.metrics import LEVEL_RANGE_DB, SEAM_RATIO_LIMIT, chord_accuracy, seam_profile
+    from jasco_core.metrics import chord_accuracy
+    from jasco_core.seams import LEVEL_RANGE_DB, SEAM_RATIO_LIMIT, seam_profile
     from jasco_core.training.render import render_piece
 
     torch.set_num_threads(args.threads)

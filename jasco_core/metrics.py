@@ -52,7 +52,8 @@ from .errors import FieldError
 logger = logging.getLogger(__name__)
 
 __all__ = ["MetricInputError", "chord_accuracy", "melody_agreement", "drum_onset_f1", "onset_times",
-           "adherence_scores", "ADHERENCE_NAMES", "seam_profile", "SEAM_RATIO_LIMIT", "LEVEL_RANGE_DB"]
+           "adherence_scores", "ADHERENCE_NAMES", "detect_chords", "detect_melody", "triad_name", "Detections",
+           "detections"]
 
 _CHORD_RATE = 22050
 _CHORD_HOP = 512
@@ -144,6 +145,38 @@ def _majmin_index(label: str) -> int:
     return -1
 
 
+def triad_name(index: int) -> str:
+    """'C', 'F#m', ... for a triad index of `detect_chords` (0-11 major, 12-23 minor), 'N' for -1."""
+    names = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+    return "N" if index < 0 else names[index % 12] + ("m" if index >= 12 else "")
+
+
+def _chord_frames(samples: np.ndarray) -> tp.Tuple[np.ndarray, np.ndarray]:
+    """Frame times and the estimated triad per frame (-1: silent) of mono audio at `_CHORD_RATE`."""
+    import librosa
+
+    harmonic = librosa.effects.harmonic(samples, kernel_size=_HPSS_KERNEL, n_fft=_HARMONIC_N_FFT,
+                                        hop_length=_HARMONIC_HOP)
+    chroma = librosa.feature.chroma_cqt(y=harmonic, sr=_CHORD_RATE, hop_length=_CHORD_HOP)
+    n_frames = chroma.shape[1]
+    times = librosa.frames_to_time(np.arange(n_frames), sr=_CHORD_RATE, hop_length=_CHORD_HOP)
+    rms = librosa.feature.rms(y=samples, frame_length=2048, hop_length=_CHORD_HOP)[0]
+    rms = np.pad(rms, (0, max(0, n_frames - rms.size)))[:n_frames]
+    audible = 20.0 * np.log10(np.maximum(rms, 1e-12)) > _SILENT_FRAME_DB
+    norms = np.linalg.norm(chroma, axis=0)
+    similarity = _triad_templates() @ (chroma / np.maximum(norms, 1e-12))
+    return times, np.where(audible & (norms > 0), np.argmax(similarity, axis=0), -1)
+
+
+def detect_chords(audio: tp.Any, sr: int) -> tp.Tuple[np.ndarray, np.ndarray]:
+    """The chords `chord_accuracy` hears: frame times (s, ~23 ms apart) and a triad index per frame
+    (0-11 major on C..B, 12-23 minor, -1 silent; `triad_name` names them)."""
+    samples = _resample(_mono(audio, "audio"), _check_rate(sr, "sr"), _CHORD_RATE)
+    if _is_silent(samples):
+        return np.zeros(0), np.zeros(0, int)
+    return _chord_frames(samples)
+
+
 def _check_chords(chords: tp.Any, duration: tp.Any) -> tp.Tuple[tp.List[tp.Tuple[str, float]], float]:
     try:
         duration = float(duration)
@@ -180,20 +213,7 @@ def chord_accuracy(audio: tp.Any, sr: int, chords: tp.Sequence[tp.Tuple[str, flo
     changes, duration = _check_chords(chords, duration)
     if not changes or _is_silent(samples):
         return 0.0
-    import librosa
-
-    harmonic = librosa.effects.harmonic(samples, kernel_size=_HPSS_KERNEL, n_fft=_HARMONIC_N_FFT,
-                                        hop_length=_HARMONIC_HOP)
-    chroma = librosa.feature.chroma_cqt(y=harmonic, sr=_CHORD_RATE, hop_length=_CHORD_HOP)
-    n_frames = chroma.shape[1]
-    times = librosa.frames_to_time(np.arange(n_frames), sr=_CHORD_RATE, hop_length=_CHORD_HOP)
-    rms = librosa.feature.rms(y=samples, frame_length=2048, hop_length=_CHORD_HOP)[0]
-    rms = np.pad(rms, (0, max(0, n_frames - rms.size)))[:n_frames]
-    audible = 20.0 * np.log10(np.maximum(rms, 1e-12)) > _SILENT_FRAME_DB
-
-    norms = np.linalg.norm(chroma, axis=0)
-    similarity = _triad_templates() @ (chroma / np.maximum(norms, 1e-12))
-    estimate = np.where(audible & (norms > 0), np.argmax(similarity, axis=0), -1)
+    times, estimate = _chord_frames(samples)
 
     starts = np.array([start for _, start in changes])
     reference_by_change = np.array([_majmin_index(label) for label, _ in changes])
@@ -227,24 +247,40 @@ def melody_agreement(audio: tp.Any, sr: int, pitch_per_frame: tp.Any, frame_rate
     voiced = pitches >= 0
     if not voiced.any() or _is_silent(samples):
         return 0.0
+    low = max(_MELODY_FMIN_MIDI, int(pitches[voiced].min()) - 12)
+    high = min(_MELODY_FMAX_MIDI, int(pitches[voiced].max()) + 12)
+    _, estimate = _melody_frames(samples, low, high)
+    frame_of = np.round(np.arange(pitches.size) / frame_rate * _MELODY_RATE / _MELODY_HOP).astype(int)
+    estimate = estimate[frame_of.clip(0, estimate.size - 1)]
+    correct = voiced & (estimate % 12 == pitches % 12)
+    return float(correct.sum() / voiced.sum())
+
+
+def _melody_frames(samples: np.ndarray, low: int, high: int) -> tp.Tuple[np.ndarray, np.ndarray]:
+    """Frame times and the most salient MIDI pitch in [low, high] per frame, mono audio at `_MELODY_RATE`."""
     import librosa
 
     harmonic = librosa.effects.harmonic(samples, margin=1.0)
     cqt = np.abs(librosa.cqt(harmonic, sr=_MELODY_RATE, hop_length=_MELODY_HOP,
                              fmin=float(librosa.midi_to_hz(_CQT_LOWEST_MIDI)), n_bins=_CQT_BINS, bins_per_octave=12))
-    low = max(_MELODY_FMIN_MIDI, int(pitches[voiced].min()) - 12)
-    high = min(_MELODY_FMAX_MIDI, int(pitches[voiced].max()) + 12)
     candidates = np.arange(low, high + 1)
     salience = np.zeros((candidates.size, cqt.shape[1]))
     for h in range(1, _HARMONICS + 1):
         rows = candidates - _CQT_LOWEST_MIDI + int(round(12 * np.log2(h)))
         ok = rows < cqt.shape[0]
         salience[ok] += _HARMONIC_DECAY ** (h - 1) * cqt[rows[ok]]
-    estimate = candidates[salience.argmax(axis=0)]
-    frame_of = np.round(np.arange(pitches.size) / frame_rate * _MELODY_RATE / _MELODY_HOP).astype(int)
-    estimate = estimate[frame_of.clip(0, estimate.size - 1)]
-    correct = voiced & (estimate % 12 == pitches % 12)
-    return float(correct.sum() / voiced.sum())
+    times = librosa.frames_to_time(np.arange(cqt.shape[1]), sr=_MELODY_RATE, hop_length=_MELODY_HOP)
+    return times, candidates[salience.argmax(axis=0)]
+
+
+def detect_melody(audio: tp.Any, sr: int, low: int = _MELODY_FMIN_MIDI,
+                  high: int = _MELODY_FMAX_MIDI) -> tp.Tuple[np.ndarray, np.ndarray]:
+    """The main voice `melody_agreement` hears: frame times (s, ~12 ms apart) and the most salient
+    MIDI pitch in [low, high] per frame (silent audio: empty arrays)."""
+    samples = _resample(_mono(audio, "audio"), _check_rate(sr, "sr"), _MELODY_RATE)
+    if _is_silent(samples):
+        return np.zeros(0), np.zeros(0, int)
+    return _melody_frames(samples, int(low), int(high))
 
 
 # --------------------------------------------------------------------------- drums
@@ -332,87 +368,34 @@ def adherence_scores(audio: tp.Any, sample_rate: int, timeline: tp.Any) -> tp.Di
     return scores
 
 
-# --------------------------------------------------------------------------- joins of long clips
-SEAM_RATIO_LIMIT = 1.5   # a join is smooth when its change is at most this times the clip's usual change
-LEVEL_RANGE_DB = 6.0     # a long clip's level is steady when every block is within this of the median
-_SEAM_RATE = 22050
-_SEAM_N_FFT = 2048
-_SEAM_HOP = 512
-_SEAM_MELS = 64
-_SEAM_TOP_DB = 80.0
-_SEAM_PERCENTILE = 99.0
-_LEVEL_FLOOR_DB = -120.0
+class Detections(tp.NamedTuple):
+    """What the metrics hear in one output, next to what was asked (for figures): None where the
+    condition was not given or its analysis failed."""
+    chords: tp.Optional[tp.Tuple[np.ndarray, np.ndarray]]   # frame times, triad index (`detect_chords`)
+    melody: tp.Optional[tp.Tuple[np.ndarray, np.ndarray]]   # frame times, MIDI pitch (`detect_melody`)
+    onsets: tp.Optional[np.ndarray]                         # hit times in the output (`onset_times`)
 
 
-def seam_profile(audio: tp.Any, sr: int, joins_seconds: tp.Sequence[float], radius: int = 2,
-                 block_seconds: float = 2.0) -> tp.Dict[str, tp.Any]:
-    """Is a clip made of joined parts smooth at the joins? Spectral change and level, joins vs the rest.
+def detections(audio: tp.Any, sample_rate: int, timeline: tp.Any) -> Detections:
+    """The chords, main voice and hits the adherence metrics detect in `audio`, for each condition
+    `timeline` (a `ConditionTimeline`) gives; the melody in the given melody's register."""
+    def attempt(fn):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return fn()
+        except Exception as err:  # noqa: BLE001 -- a figure without one overlay, never a lost result
+            logger.warning("detection failed: %s", err)
+            return None
 
-    Spectral change: the log-mel spectrogram of the clip (resampled to 22050 Hz, n_fft 2048, hop
-    512 (~23 ms), 64 Slaney mel bands, power in dB clipped 80 dB below the clip's peak) and per
-    frame ``i >= 1`` the mean over bands of ``|L[:, i] - L[:, i - 1]|`` (dB). A join at ``t``
-    seconds covers the frames within `radius` of ``round(t * 22050 / 512)`` (the analysis window
-    smears a discontinuity over about +-2 frames); joins at or outside the clip's ends are ignored.
-    ``join_p99`` / ``rest_p99``: 99th percentiles of the change on the join frames / on all other
-    frames; ``ratio = join_p99 / rest_p99`` (a click or a level jump at a join gives a large
-    ratio; joins no different from the rest of the music give about 1, a bit below or above).
-
-    Level: RMS in dB of each whole block of `block_seconds` (a last partial block counts when it
-    is at least half a block); ``level_range_db`` is the largest distance of a block from their
-    median (silent blocks count as -120 dB).
-
-    Returns a dict: ``ratio``, ``join_p99``, ``rest_p99``, ``rest_median``, ``join_max`` (dB),
-    ``joins`` (the join times used), ``join_changes`` (the largest change near each of them),
-    ``block_db`` (list), ``median_db``, ``level_range_db``, ``seam_ok`` (``ratio <=
-    SEAM_RATIO_LIMIT``, True when no join is inside the clip), ``level_ok`` (``level_range_db <=
-    LEVEL_RANGE_DB``). Silent audio gives zero change everywhere (ratio 0.0).
-    """
-    samples = _resample(_mono(audio, "audio"), _check_rate(sr, "sr"), _SEAM_RATE)
-    try:
-        joins = np.asarray([float(t) for t in joins_seconds], dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError) as exc:
-        raise MetricInputError("joins_seconds", f"expected a list of times in seconds, got {joins_seconds!r}") from exc
-    if not np.all(np.isfinite(joins)):
-        raise MetricInputError("joins_seconds", f"expected finite times in seconds, got {joins.tolist()}")
-    if isinstance(radius, bool) or not isinstance(radius, (int, np.integer)) or radius < 0:
-        raise MetricInputError("radius", f"expected a whole number of frames >= 0, got {radius!r}")
-    if not (isinstance(block_seconds, (int, float)) and np.isfinite(block_seconds) and block_seconds > 0):
-        raise MetricInputError("block_seconds", f"expected seconds > 0, got {block_seconds!r}")
-    seconds = samples.size / _SEAM_RATE
-    if samples.size < _SEAM_N_FFT:
-        raise MetricInputError(f"audio must be at least {_SEAM_N_FFT / _SEAM_RATE:.2f} s long, got {seconds:.3f} s")
-    import librosa
-
-    power = librosa.feature.melspectrogram(y=samples, sr=_SEAM_RATE, n_fft=_SEAM_N_FFT, hop_length=_SEAM_HOP,
-                                           n_mels=_SEAM_MELS, center=True)
-    if _is_silent(samples):
-        logmel = np.zeros_like(power)
-    else:
-        logmel = librosa.power_to_db(power, ref=np.max, amin=1e-10, top_db=_SEAM_TOP_DB)
-    change = np.abs(np.diff(logmel, axis=1)).mean(axis=0)      # change[k]: frame k -> k + 1
-    frames = np.arange(1, logmel.shape[1])                      # the later frame of each change
-    inside = joins[(joins > 0) & (joins < seconds)]
-    at_join = np.zeros(change.size, dtype=bool)
-    join_changes = []
-    for t in inside:
-        centre = int(round(t * _SEAM_RATE / _SEAM_HOP))
-        near = np.abs(frames - centre) <= radius
-        at_join |= near
-        join_changes.append(float(change[near].max()) if near.any() else 0.0)
-    rest = change[~at_join] if (~at_join).any() else change
-    rest_p99 = float(np.percentile(rest, _SEAM_PERCENTILE)) if rest.size else 0.0
-    join_p99 = float(np.percentile(change[at_join], _SEAM_PERCENTILE)) if at_join.any() else 0.0
-    ratio = join_p99 / rest_p99 if rest_p99 > 0 else 0.0
-
-    block = max(1, int(round(block_seconds * _SEAM_RATE)))
-    starts = [s for s in range(0, samples.size, block) if samples.size - s >= block / 2]
-    rms = np.array([np.sqrt(np.mean(samples[s:s + block] ** 2)) for s in starts])
-    block_db = np.maximum(20.0 * np.log10(np.maximum(rms, 1e-30)), _LEVEL_FLOOR_DB)
-    median_db = float(np.median(block_db))
-    level_range = float(np.max(np.abs(block_db - median_db)))
-    return {"ratio": float(ratio), "join_p99": join_p99, "rest_p99": rest_p99,
-            "rest_median": float(np.median(rest)) if rest.size else 0.0,
-            "join_max": max(join_changes) if join_changes else 0.0, "joins": inside.tolist(),
-            "join_changes": join_changes, "block_db": block_db.tolist(), "median_db": median_db,
-            "level_range_db": level_range, "seam_ok": bool(ratio <= SEAM_RATIO_LIMIT),
-            "level_ok": bool(level_range <= LEVEL_RANGE_DB)}
+    chords = attempt(lambda: detect_chords(audio, sample_rate)) if timeline.chords is not None else None
+    melody = None
+    if timeline.melody is not None:
+        pitches = np.asarray(timeline.melody.pitches)
+        voiced = pitches[pitches >= 0]
+        if voiced.size:
+            low = max(_MELODY_FMIN_MIDI, int(voiced.min()) - 12)
+            high = min(_MELODY_FMAX_MIDI, int(voiced.max()) + 12)
+            melody = attempt(lambda: detect_melody(audio, sample_rate, low, high))
+    onsets = attempt(lambda: onset_times(audio, sample_rate)) if timeline.drums is not None else None
+    return Detections(chords, melody, onsets)
