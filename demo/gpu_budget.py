@@ -53,7 +53,7 @@ COMPARE_RUN_OVERHEAD = 0.25   # each further run of a comparison, as a share of 
 RECENT = 8                     # measurements kept per pipeline
 
 
-def _solver_key(solver: SolverConfig) -> tp.Tuple[str, float, float]:
+def solver_key(solver: SolverConfig) -> tp.Tuple[str, float, float]:
     return solver.method, float(solver.rtol), float(solver.atol)
 
 
@@ -85,7 +85,7 @@ class SpeedLog:
         if result.nfe > 0 and result.timings.get("sampling", 0.0) > 0:
             self.per_nfe.append((result.timings["sampling"] / result.nfe, rows * frames))
         if not solver.is_fixed_step:
-            key = _solver_key(solver)
+            key = solver_key(solver)
             self.nfe_seen[key] = max(self.nfe_seen.get(key, 0), math.ceil(result.nfe / windows))
         overhead = result.timings.get("conditions", 0.0) + result.timings.get("decoding", 0.0)
         self.overheads[kind] = max(self.overheads.get(kind, 0.0), overhead)
@@ -165,7 +165,7 @@ def generation_seconds(model, kwargs: tp.Mapping[str, tp.Any]) -> int:
     except (TypeError, ValueError):
         samples = 1
     rows = samples * s.terms
-    nfe = s.windows * expected_nfe(solver, s.speed.nfe_seen.get(_solver_key(solver)))
+    nfe = s.windows * expected_nfe(solver, s.speed.nfe_seen.get(solver_key(solver)))
     return gpu_seconds(nfe, s.speed.seconds_per_nfe(rows, s.frames), s.speed.overhead(s.kind))
 
 
@@ -176,7 +176,7 @@ def comparison_seconds(model, solvers: tp.Sequence[SolverConfig], request: tp.Ma
     s = _sizes(model, request)
     per_nfe = s.speed.seconds_per_nfe(s.terms, s.frames)
     configs = [_solver(c, s.default_solver) for c in solvers]
-    nfe = s.windows * sum(expected_nfe(c, s.speed.nfe_seen.get(_solver_key(c))) for c in configs)
+    nfe = s.windows * sum(expected_nfe(c, s.speed.nfe_seen.get(solver_key(c))) for c in configs)
     # each run encodes its conditions and decodes again; the first pays the one-off costs
     overhead = s.speed.overhead(s.kind) * (1.0 + COMPARE_RUN_OVERHEAD * max(0, len(configs) - 1))
     return gpu_seconds(nfe, per_nfe, overhead)

@@ -3,8 +3,8 @@
 Every function takes plain arrays and lists (never a model or a pipeline) and returns a
 `matplotlib.figure.Figure` made without pyplot (`new_figure`), so figures drawn in concurrent
 requests never share state. The only computation here is what a figure needs to be drawn: a
-waveform envelope and a magnitude spectrogram. The figures of solves (trajectories, comparisons)
-are in `demo.solve_plots`.
+waveform envelope. The figures of solves (trajectories, comparisons) are in `demo.solve_plots`,
+the spectrogram with the conditions and what the metrics hear in `demo.music_plots`.
 
 The previews span the whole clip, up to the page's 120 s: the chord timeline wraps into rows of
 at most 30 s and names a chord only where the name fits its bar (smaller, then not at all: the
@@ -23,7 +23,7 @@ matplotlib.use("Agg")  # a web server draws off-screen; must precede any pyplot 
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-__all__ = ["new_figure", "chord_timeline", "drums_preview", "piano_roll", "spectrogram_figure", "edit_figure"]
+__all__ = ["new_figure", "chord_timeline", "drums_preview", "piano_roll", "edit_figure"]
 
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
           "#bcbd22", "#17becf")
@@ -32,7 +32,7 @@ NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
 CHORD_ROW_SECONDS = 30.0     # a longer chord timeline is drawn in rows of at most this
 PLOT_WIDTH_PX = 720          # about the width of the data area of an 8-inch figure at 100 dpi
-SPECTROGRAM_COLUMNS = 2000   # STFT frames of a spectrogram at most
+SPECTROGRAM_COLUMNS = 2000   # STFT frames of a spectrogram at most (`demo.music_plots`)
 DENSE_HITS_PX = 4.0          # drum hits closer than this (on average) are drawn as thin ticks
 
 
@@ -145,39 +145,6 @@ def piano_roll(pitches: np.ndarray, frame_rate: float, duration: float) -> Figur
     ax.set_xlim(0, duration)
     ax.set_xlabel("time (s)")
     ax.grid(axis="y", alpha=0.3)
-    return fig
-
-
-# -------------------------------------------------------------------------------- spectrogram
-def _stft_db(samples: np.ndarray, n_fft: int = 1024, hop: int = 256) -> np.ndarray:
-    samples = np.asarray(samples, dtype=np.float32).reshape(-1)
-    if samples.size < n_fft:
-        samples = np.pad(samples, (0, n_fft - samples.size))
-    n_frames = 1 + (samples.size - n_fft) // hop
-    frames = np.lib.stride_tricks.as_strided(
-        samples, shape=(n_frames, n_fft), strides=(samples.strides[0] * hop, samples.strides[0]), writeable=False)
-    magnitude = np.abs(np.fft.rfft(frames * np.hanning(n_fft).astype(np.float32), axis=1))
-    return 20.0 * np.log10(np.maximum(magnitude, 1e-6)).T  # [bins, frames]
-
-
-def spectrogram_figure(audio: np.ndarray, sample_rate: int, labels: tp.Optional[tp.Sequence[str]] = None) -> Figure:
-    """Log-magnitude spectrogram of each generated sample (rows), on one shared dB scale. A long
-    clip is analysed with a longer hop (at most `SPECTROGRAM_COLUMNS` frames: what the figure's
-    width shows anyway), so two minutes of audio draw as fast as ten seconds."""
-    audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
-    hop = max(256, int(math.ceil(audio.shape[1] / SPECTROGRAM_COLUMNS)))
-    specs = [_stft_db(a, hop=hop) for a in audio]
-    top = max(float(s.max()) for s in specs)
-    fig = new_figure(10.0, 0.4 + 1.6 * len(specs))
-    axes = fig.subplots(len(specs), 1, sharex=True, squeeze=False)[:, 0]
-    seconds = audio.shape[1] / float(sample_rate)
-    for k, (ax, spec) in enumerate(zip(axes, specs)):
-        image = ax.imshow(spec, origin="lower", aspect="auto", cmap="magma", vmin=top - 80.0, vmax=top,
-                          extent=(0.0, seconds, 0.0, sample_rate / 2000.0), interpolation="nearest")
-        ax.set_ylabel("kHz")
-        ax.set_title(labels[k] if labels else f"sample {k + 1}", fontsize=9, loc="left")
-    axes[-1].set_xlabel("time (s)")
-    fig.colorbar(image, ax=list(axes), label="dB", fraction=0.03, pad=0.01)
     return fig
 
 

@@ -52,8 +52,8 @@ from .errors import FieldError
 logger = logging.getLogger(__name__)
 
 __all__ = ["MetricInputError", "chord_accuracy", "melody_agreement", "drum_onset_f1", "onset_times",
-           "adherence_scores", "ADHERENCE_NAMES", "detect_chords", "detect_melody", "triad_name", "Detections",
-           "detections"]
+           "adherence_scores", "ADHERENCE_NAMES", "detect_chords", "detect_melody", "triad_name", "triad_index",
+           "Detections", "detections"]
 
 _CHORD_RATE = 22050
 _CHORD_HOP = 512
@@ -130,8 +130,9 @@ def _triad_templates() -> np.ndarray:
     return templates / np.sqrt(3.0)
 
 
-def _majmin_index(label: str) -> int:
-    """Index of the reference chord among the 24 triads, or -1 if it is not scored."""
+def triad_index(label: str) -> int:
+    """Index of a chord label among the 24 major/minor triads (as `detect_chords` reports them), or
+    -1 when it has no major or minor triad ('N', dim, aug, sus: not scored)."""
     from jasco_core.conditions import parse_chord_label
 
     chord = parse_chord_label(label)
@@ -216,7 +217,7 @@ def chord_accuracy(audio: tp.Any, sr: int, chords: tp.Sequence[tp.Tuple[str, flo
     times, estimate = _chord_frames(samples)
 
     starts = np.array([start for _, start in changes])
-    reference_by_change = np.array([_majmin_index(label) for label, _ in changes])
+    reference_by_change = np.array([triad_index(label) for label, _ in changes])
     change_index = np.searchsorted(starts, times + 1e-9, side="right") - 1
     reference = np.where(change_index >= 0, reference_by_change[np.maximum(change_index, 0)], -1)
     scored = (reference >= 0) & (times < duration)
@@ -374,6 +375,7 @@ class Detections(tp.NamedTuple):
     chords: tp.Optional[tp.Tuple[np.ndarray, np.ndarray]]   # frame times, triad index (`detect_chords`)
     melody: tp.Optional[tp.Tuple[np.ndarray, np.ndarray]]   # frame times, MIDI pitch (`detect_melody`)
     onsets: tp.Optional[np.ndarray]                         # hit times in the output (`onset_times`)
+    drum_onsets: tp.Optional[np.ndarray] = None             # hit times in the drum clip given, same analysis
 
 
 def detections(audio: tp.Any, sample_rate: int, timeline: tp.Any) -> Detections:
@@ -397,5 +399,8 @@ def detections(audio: tp.Any, sample_rate: int, timeline: tp.Any) -> Detections:
             low = max(_MELODY_FMIN_MIDI, int(voiced.min()) - 12)
             high = min(_MELODY_FMAX_MIDI, int(voiced.max()) + 12)
             melody = attempt(lambda: detect_melody(audio, sample_rate, low, high))
-    onsets = attempt(lambda: onset_times(audio, sample_rate)) if timeline.drums is not None else None
-    return Detections(chords, melody, onsets)
+    onsets = asked = None
+    if timeline.drums is not None:
+        onsets = attempt(lambda: onset_times(audio, sample_rate))
+        asked = attempt(lambda: onset_times(timeline.drums.samples, timeline.drums.sample_rate))
+    return Detections(chords, melody, onsets, asked)
