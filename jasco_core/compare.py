@@ -43,6 +43,14 @@ class SolverRun:
     def nfe(self) -> tp.Optional[int]:
         return self.result.nfe if self.result is not None else None
 
+    @property
+    def trajectory(self):
+        """z_t at the accepted steps: of the whole solve, or, for a run stopped at its NFE cap, of
+        the steps it took before (None if it took none)."""
+        if self.result is not None:
+            return self.result.trajectory
+        return getattr(self.error, "partial", None)
+
 
 @dataclasses.dataclass
 class Comparison:

@@ -41,9 +41,13 @@ class SolverConfigError(FieldError):
 
 
 class MaxNFEExceeded(FieldError, RuntimeError):
-    """The solve needed more field evaluations than `max_nfe` allows (field `solver.max_nfe`)."""
+    """The solve needed more field evaluations than `max_nfe` allows (field `solver.max_nfe`).
+
+    `partial`: with `record_steps`, the latents at the accepted steps before it stopped (a
+    `Trajectory`), else None."""
 
     default_field = "solver.max_nfe"
+    partial: tp.Optional["Trajectory"] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -283,17 +287,23 @@ def integrate(field: Field, z0: torch.Tensor, config: SolverConfig = SolverConfi
     counter = _CountingField(field, config.max_nfe, progress, record_steps)
     times = sorted({0.0, end, *(min(max(float(t), 0.0), end) for t in (trajectory_times or ()))})
     t_out = torch.tensor(times, dtype=torch.float32, device=device)
-    if config.is_fixed_step:
-        grid = time_grid(config.schedule, config.steps, end, device=device)
-        counter.callback_step = counter.on_accepted_step  # every fixed step is accepted
-        options = {"grid_constructor": lambda func, y0, t: grid}
-        with torch.no_grad():
-            out = odeint(counter, z0, t_out, method=config.method, options=options)
-    else:
-        counter.callback_accept_step = counter.on_accepted_step
-        counter.callback_reject_step = counter.on_rejected_step
-        with torch.no_grad():
-            out = odeint(counter, z0, t_out, method=config.method, rtol=config.rtol, atol=config.atol)
+    try:
+        if config.is_fixed_step:
+            grid = time_grid(config.schedule, config.steps, end, device=device)
+            counter.callback_step = counter.on_accepted_step  # every fixed step is accepted
+            options = {"grid_constructor": lambda func, y0, t: grid}
+            with torch.no_grad():
+                out = odeint(counter, z0, t_out, method=config.method, options=options)
+        else:
+            counter.callback_accept_step = counter.on_accepted_step
+            counter.callback_reject_step = counter.on_rejected_step
+            with torch.no_grad():
+                out = odeint(counter, z0, t_out, method=config.method, rtol=config.rtol, atol=config.atol)
+    except MaxNFEExceeded as err:
+        # the accepted steps so far (with `record_steps`): a capped run can still be drawn
+        if record_steps and counter.states:
+            err.partial = Trajectory([float(s) for s, _ in counter.steps], torch.stack(counter.states).cpu())
+        raise
     step_times = torch.stack([s for s, _ in counter.steps]).tolist() if counter.steps else []
     step_sizes = torch.stack([d for _, d in counter.steps]).tolist() if counter.steps else []
     trajectory = None

@@ -54,6 +54,12 @@ def test_a_run_over_its_nfe_cap_is_kept_with_its_error(pipe):
     assert done.done and done.is_reference and done.rmse == 0.0
     assert not over.done and over.nfe is None and over.rmse is None and isinstance(over.error, MaxNFEExceeded)
     assert comparison.finished == [done]
+    assert done.trajectory is done.result.trajectory
+    # a run capped after some accepted steps keeps them: the comparison figure still draws it
+    longer = compare_solvers(pipe, ["euler:4", SolverConfig("dopri5", rtol=1e-10, atol=1e-10, max_nfe=40)],
+                             text="x", seed=0, duration=1.0).runs[1]
+    assert not longer.done and longer.trajectory is not None and len(longer.trajectory.times) >= 2
+    assert longer.trajectory.latents.shape[1] == 1
     with pytest.raises(MaxNFEExceeded, match="every run hit its NFE cap"):
         compare_solvers(pipe, [capped], text="x", seed=0, duration=1.0)
 

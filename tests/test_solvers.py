@@ -176,3 +176,16 @@ def test_reference_and_fast_presets():
     assert SolverConfig.parse("fast", presets=custom) == SolverConfig("euler", steps=3)
     assert SolverConfig.coerce("FAST", PRESETS["Euler 4"], custom).steps == 3
     assert SolverConfig.parse("fast") == PRESETS["fast"]
+
+
+def test_a_capped_solve_keeps_its_accepted_steps():
+    field = CountingField(rate=-40.0)     # stiff: dopri5 at a tight tolerance needs many steps
+    with pytest.raises(MaxNFEExceeded) as info:
+        integrate(field, torch.ones(1, 2, 2), SolverConfig("dopri5", rtol=1e-9, atol=1e-9, max_nfe=40),
+                  record_steps=True)
+    partial = info.value.partial
+    assert partial is not None and len(partial.times) >= 2 and partial.latents.shape[1:] == (1, 2, 2)
+    assert partial.times[0] == 0.0 and all(b > a for a, b in zip(partial.times, partial.times[1:]))
+    with pytest.raises(MaxNFEExceeded) as info:
+        integrate(field, torch.ones(1, 2, 2), SolverConfig("dopri5", rtol=1e-9, atol=1e-9, max_nfe=40))
+    assert info.value.partial is None
