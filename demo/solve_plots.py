@@ -2,11 +2,20 @@
 
 Every function takes plain arrays and lists (never a model or a pipeline) and returns a
 `matplotlib.figure.Figure` made without pyplot (`plots.new_figure`). The only computation here is
-the 2-D projection of latents (`project_2d`, a joint PCA).
+the 2-D projection of latents: `project_2d` (a joint PCA), and `fit_basis` / `project` (a PCA
+fitted on one path, e.g. the reference run of a comparison, onto which other paths are projected).
 
-- `generation_figure`: one window (a clip no longer than the model's window), every sample.
+Every trajectory panel follows one convention, so that two figures can be compared: the axes are
+equal-scaled (a component with 2% of the variance looks 2% as large), PC 1 points from the noise
+(square) to the result (star), and PC 2 is signed so that the path bulges upwards; a legend names
+the markers.
+
+- `generation_figure`: one window (a clip no longer than the model's window); several samples
+  are drawn side by side, each on its own axes (they start from different noise).
 - `windows_figure`: a long clip, every window its own trace, labelled 'window k (frames a\u2013b)'.
-- `comparison_figure`: several solver runs on one request.
+- `comparison_figure`: several solver runs on one request, all on the reference run's basis; runs
+  stopped at their NFE cap are drawn (dashed) up to where they stopped; error against NFE with
+  the frontier (fewest evaluations for an error), and error against wall-clock seconds.
 """
 from __future__ import annotations
 
@@ -19,7 +28,8 @@ from matplotlib.figure import Figure
 
 from .plots import COLORS, new_figure
 
-__all__ = ["project_2d", "generation_figure", "WindowTrace", "windows_figure", "RunTrace", "comparison_figure"]
+__all__ = ["project_2d", "Basis", "fit_basis", "project", "generation_figure", "WindowTrace", "windows_figure",
+           "RunTrace", "comparison_figure"]
 
 
 def project_2d(paths: tp.Sequence[np.ndarray], centre_each: bool = False) -> tp.Tuple[tp.List[np.ndarray], np.ndarray]:
@@ -54,15 +64,85 @@ def project_2d(paths: tp.Sequence[np.ndarray], centre_each: bool = False) -> tp.
     return out, explained
 
 
-def _draw_path(ax, xy: np.ndarray, color: str, label: str, marker: str = "o") -> None:
-    ax.plot(xy[:, 0], xy[:, 1], "-", color=color, alpha=0.8, linewidth=1.2, label=label)
+class Basis(tp.NamedTuple):
+    """Two orthonormal directions of latent space and the centre to project from."""
+    mean: np.ndarray       # [N]
+    axes: np.ndarray       # [2, N]
+    explained: np.ndarray  # [2]: share of the fitted path's variance along each axis
+
+
+def fit_basis(path: np.ndarray) -> Basis:
+    """The PCA of one path's points ([K, ...], flattened per point), oriented by the convention
+    of this module: PC 1 from the first point to the last, PC 2 so that the path bulges upwards."""
+    flat = np.asarray(path, dtype=np.float64).reshape(len(path), -1)
+    mean = flat.mean(axis=0)
+    centred = flat - mean
+    gram = centred @ centred.T
+    values, vectors = np.linalg.eigh(gram)
+    order = np.argsort(values)[::-1][:2]
+    values = np.clip(values[order], 0.0, None)
+    axes = np.zeros((2, flat.shape[1]))
+    for k, (value, vector) in enumerate(zip(values, vectors[:, order].T)):
+        if value > 1e-12 * max(values[0], 1e-300):
+            direction = vector @ centred
+            axes[k] = direction / np.linalg.norm(direction)
+    total = float(np.trace(gram))
+    basis = Basis(mean, axes, np.pad(values / total if total > 0 else np.zeros(len(values)), (0, 2 - len(values))))
+    return _oriented(basis, flat)
+
+
+def _oriented(basis: Basis, flat: np.ndarray) -> Basis:
+    xy = (flat - basis.mean) @ basis.axes.T
+    axes = basis.axes.copy()
+    if xy[-1, 0] < xy[0, 0]:
+        axes[0] = -axes[0]
+        xy[:, 0] = -xy[:, 0]
+    if len(xy) > 2:   # the bulge: interior points against the straight line from start to end
+        u = np.linspace(0.0, 1.0, len(xy))[1:-1]
+        bulge = float(np.sum(xy[1:-1, 1] - ((1 - u) * xy[0, 1] + u * xy[-1, 1])))
+    else:
+        bulge = float(xy[0, 1] - xy[-1, 1])
+    if bulge < 0:
+        axes[1] = -axes[1]
+    return basis._replace(axes=axes)
+
+
+def project(basis: Basis, path: np.ndarray) -> np.ndarray:
+    """[K, 2] coordinates of a path's points on `basis`."""
+    flat = np.asarray(path, dtype=np.float64).reshape(len(path), -1)
+    return (flat - basis.mean) @ basis.axes.T
+
+
+def _draw_path(ax, xy: np.ndarray, color: str, label: str, marker: str = "o", linestyle: str = "-") -> None:
+    ax.plot(xy[:, 0], xy[:, 1], linestyle, color=color, alpha=0.8, linewidth=1.2, label=label)
     ax.plot(xy[:-1, 0], xy[:-1, 1], marker, color=color, markersize=3.5, linestyle="none")
     ax.plot(xy[0, 0], xy[0, 1], "s", color=color, markersize=6, markeredgecolor="black", markeredgewidth=0.6)
-    ax.plot(xy[-1, 0], xy[-1, 1], "*", color=color, markersize=11, markeredgecolor="black", markeredgewidth=0.6)
+    end = "*" if linestyle == "-" else "X"
+    ax.plot(xy[-1, 0], xy[-1, 1], end, color=color, markersize=11 if end == "*" else 8, markeredgecolor="black",
+            markeredgewidth=0.6)
 
 
-def _pc_labels(ax, explained: np.ndarray) -> None:
-    ax.set_xlabel(f"PC 1 ({100 * explained[0]:.0f}% of variance)")
+def _marker_legend(ax, handles=(), capped: bool = False, **kwargs) -> None:
+    """The run/sample lines given, then what the markers mean."""
+    from matplotlib.lines import Line2D
+
+    markers = [Line2D([], [], marker="s", color="gray", markeredgecolor="black", linestyle="none", label="noise z\u2080 (t = 0)"),
+               Line2D([], [], marker="o", color="gray", markersize=3.5, linestyle="none", label="accepted step"),
+               Line2D([], [], marker="*", color="gray", markeredgecolor="black", markersize=11, linestyle="none",
+                      label="result")]
+    if capped:
+        markers.append(Line2D([], [], marker="X", color="gray", markeredgecolor="black", linestyle="--",
+                              label="stopped at the NFE cap"))
+    ax.legend(handles=[*handles, *markers], **{"loc": "best", "fontsize": 7, **kwargs})
+
+
+def _equal(ax) -> None:
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.grid(alpha=0.25)
+
+
+def _pc_labels(ax, explained: np.ndarray, of: str = "variance") -> None:
+    ax.set_xlabel(f"PC 1 ({100 * explained[0]:.0f}% of {of})")
     ax.set_ylabel(f"PC 2 ({100 * explained[1]:.0f}%)")
 
 
@@ -76,16 +156,25 @@ def generation_figure(times: tp.Sequence[float], latents: np.ndarray, step_times
     far[, window]) at every field evaluation, in order.
     """
     latents = np.asarray(latents)
-    fig, ax_path, ax_step, ax_nfe = _three_panels(4.2)
-    paths = [latents[:, b] for b in range(latents.shape[1])]
-    coords, explained = project_2d(paths, centre_each=len(paths) > 1)
-    for b, xy in enumerate(coords):
-        _draw_path(ax_path, xy, COLORS[b % len(COLORS)], f"sample {b + 1}")
-    _pc_labels(ax_path, explained)
-    ax_path.set_title(f"latent trajectory z_t, t = 0 \u2192 {times[-1]:.5g} ({len(times) - 1} steps)"
-                      + (", each sample centred" if len(paths) > 1 else ""), fontsize=10, loc="left")
-    if len(coords) > 1:
-        ax_path.legend(fontsize=8, loc="best")
+    samples = latents.shape[1]
+    fig, path_axes, ax_step, ax_nfe = _three_panels(4.2 if samples <= 2 else 5.6, samples)
+    for b, ax in enumerate(path_axes):
+        basis = fit_basis(latents[:, b])
+        _draw_path(ax, project(basis, latents[:, b]), COLORS[b % len(COLORS)], f"sample {b + 1}")
+        _equal(ax)
+        if samples == 1:
+            _pc_labels(ax, basis.explained)
+            ax.set_title(f"latent trajectory z_t, t = 0 \u2192 {times[-1]:.5g} ({len(times) - 1} steps)",
+                         fontsize=10, loc="left")
+            _marker_legend(ax)
+        else:
+            ax.set_title(f"sample {b + 1}: PC 1 {100 * basis.explained[0]:.0f}%, PC 2 "
+                         f"{100 * basis.explained[1]:.0f}%", fontsize=8, loc="left")
+            ax.tick_params(labelsize=6)
+    if samples > 1:
+        fig.suptitle(f"latent trajectories z_t, t = 0 \u2192 {times[-1]:.5g} ({len(times) - 1} steps); each sample "
+                     "from its own noise, on its own axes (square: noise, star: result)", fontsize=9, x=0.01,
+                     ha="left")
     _step_panel(ax_step, [(step_times, step_sizes, COLORS[0])])
     if len(nfe_trace):
         n = _nfe_line(ax_nfe, nfe_trace, COLORS[1])
@@ -117,6 +206,7 @@ def windows_figure(windows: tp.Sequence[WindowTrace], nfe_trace: tp.Sequence[tp.
     for w, xy, color in zip(windows, coords, colors):
         _draw_path(ax_path, xy, color, w.label)
     _pc_labels(ax_path, explained)
+    _equal(ax_path)
     ax_path.set_title(f"latent trajectories z_t of {n} windows (first sample, each centred)", fontsize=10, loc="left")
     _step_panel(ax_step, [(w.step_times, w.step_sizes, c) for w, c in zip(windows, colors)])
     if all(list(w.step_sizes) == list(windows[0].step_sizes) for w in windows):
@@ -140,10 +230,17 @@ def _window_colors(n: int) -> tp.List[tp.Any]:
     return [cmap(k / max(n - 1, 1) * 0.9) for k in range(n)]
 
 
-def _three_panels(height: float):
+def _three_panels(height: float, paths: tp.Optional[int] = None):
+    """The figure, the trajectory axes (a list of `paths` small ones, two per row, when given), the
+    step-size axes and the NFE axes, in this order in `fig.axes`."""
     fig = new_figure(10.0, height)
     grid = fig.add_gridspec(2, 2, width_ratios=(1.35, 1.0))
-    ax_path = fig.add_subplot(grid[:, 0])
+    if paths is None:
+        ax_path = fig.add_subplot(grid[:, 0])
+    else:
+        cols = 1 if paths == 1 else 2
+        cells = grid[:, 0].subgridspec(math.ceil(paths / cols), cols)
+        ax_path = [fig.add_subplot(cells[b // cols, b % cols]) for b in range(paths)]
     ax_step = fig.add_subplot(grid[0, 1])
     ax_nfe = fig.add_subplot(grid[1, 1], sharex=ax_step)
     return fig, ax_path, ax_step, ax_nfe
@@ -185,43 +282,73 @@ class RunTrace(tp.NamedTuple):
 
     label: str
     method: str
-    latents: np.ndarray  # [K, T, D] z_t at the accepted steps and the end (first sample)
+    latents: np.ndarray  # [K, T, D] z_t at the accepted steps and the end (first sample); up to the cap if capped
     nfe: int
-    error: float  # RMSE of the final latents against the reference run
+    error: float  # RMSE of the final latents against the reference run (nan for a capped run)
     is_reference: bool
+    seconds: float = math.nan  # wall-clock seconds of the solve
+    capped: bool = False       # stopped at its NFE cap: `latents` end where it stopped
 
 
 def comparison_figure(runs: tp.Sequence[RunTrace]) -> Figure:
-    """All runs' trajectories on one shared 2-D projection, and final-latent error against NFE."""
-    fig = new_figure(10.0, 4.2)
-    grid = fig.add_gridspec(1, 2, width_ratios=(1.2, 1.0))
-    ax_path, ax_err = fig.add_subplot(grid[0]), fig.add_subplot(grid[1])
-    coords, explained = project_2d([r.latents for r in runs])
-    for k, (run, xy) in enumerate(zip(runs, coords)):
-        _draw_path(ax_path, xy, COLORS[k % len(COLORS)], run.label)
-    _pc_labels(ax_path, explained)
-    ax_path.set_title("trajectories of z_t (first sample)", fontsize=10, loc="left")
-    ax_path.legend(fontsize=7, loc="best")
+    """All runs' trajectories on the reference run's basis, error against NFE (with the frontier)
+    and error against wall-clock seconds."""
+    fig = new_figure(12.0, 4.4)
+    grid = fig.add_gridspec(1, 3, width_ratios=(1.25, 1.0, 1.0))
+    ax_path, ax_err, ax_sec = fig.add_subplot(grid[0]), fig.add_subplot(grid[1]), fig.add_subplot(grid[2])
+    drawable = [r for r in runs if len(r.latents)]
+    reference = next((r for r in drawable if r.is_reference), drawable[0] if drawable else None)
+    handles = []
+    if reference is not None:
+        basis = fit_basis(reference.latents)
+        for k, run in enumerate(runs):
+            if len(run.latents):
+                _draw_path(ax_path, project(basis, run.latents), COLORS[k % len(COLORS)],
+                           run.label + (" (capped)" if run.capped else ""), linestyle="--" if run.capped else "-")
+        handles = ax_path.get_lines()[::4]
+        _pc_labels(ax_path, basis.explained, of=f"the reference's variance")
+        _equal(ax_path)
+    ax_path.set_title("trajectories of z_t (first sample), on the reference run's axes", fontsize=9, loc="left")
+    _marker_legend(ax_path, handles, capped=any(r.capped for r in runs), fontsize=6)
 
-    finite = [r for r in runs if not r.is_reference and r.error > 0 and math.isfinite(r.error)]
-    for method in dict.fromkeys(r.method for r in finite):  # one line per method, in run order
-        group = sorted((r for r in finite if r.method == method), key=lambda r: r.nfe)
-        k = next(i for i, r in enumerate(runs) if r.method == method)
-        ax_err.plot([r.nfe for r in group], [r.error for r in group], "o-", color=COLORS[k % len(COLORS)],
-                    label=method)
-        for r in group:
-            ax_err.annotate(r.label, (r.nfe, r.error), fontsize=7, xytext=(3, 3), textcoords="offset points")
-    for r in runs:
-        if r.is_reference:
-            ax_err.axvline(r.nfe, color="gray", linestyle="--", linewidth=1)
-            ax_err.text(r.nfe, 0.98, f"reference: {r.label} ", transform=ax_err.get_xaxis_transform(),
-                        fontsize=7, va="top", ha="right", color="gray")
-    if finite:
-        ax_err.set_yscale("log")
-    ax_err.set_xscale("log")
+    finished = [r for r in runs if not r.is_reference and not r.capped and r.error > 0 and math.isfinite(r.error)]
+    _error_panel(ax_err, runs, finished, "nfe")
     ax_err.set_xlabel("NFE (field evaluations)")
     ax_err.set_ylabel("RMSE of final latents vs. reference")
-    ax_err.grid(alpha=0.3, which="both")
-    if finite:
-        ax_err.legend(fontsize=8, loc="lower left")
+    frontier, best = [], math.inf
+    for r in sorted(finished, key=lambda r: (r.nfe, r.error)):
+        if r.error < best:
+            frontier.append(r)
+            best = r.error
+    if len(frontier) > 1:
+        ax_err.plot([r.nfe for r in frontier], [r.error for r in frontier], "-", color="gray", alpha=0.5, linewidth=3,
+                    zorder=0, label="frontier")
+    if finished:
+        ax_err.legend(fontsize=7, loc="lower left")
+    timed = [r for r in finished if math.isfinite(r.seconds)]
+    _error_panel(ax_sec, runs, timed, "seconds")
+    ax_sec.set_xlabel("seconds (wall clock, this server)")
+    ax_sec.set_title("error against time", fontsize=9, loc="left")
+    ax_err.set_title("error against evaluations", fontsize=9, loc="left")
     return fig
+
+
+def _error_panel(ax, runs: tp.Sequence[RunTrace], finished: tp.Sequence[RunTrace], x: str) -> None:
+    """One line per method (in run order), each run annotated; the reference as a dashed line."""
+    for method in dict.fromkeys(r.method for r in finished):
+        group = sorted((r for r in finished if r.method == method), key=lambda r: getattr(r, x))
+        k = next(i for i, r in enumerate(runs) if r.method == method)
+        ax.plot([getattr(r, x) for r in group], [r.error for r in group], "o-", color=COLORS[k % len(COLORS)],
+                label=method)
+        for r in group:
+            ax.annotate(r.label, (getattr(r, x), r.error), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    for r in runs:
+        value = getattr(r, x)
+        if r.is_reference and math.isfinite(value) and value > 0:
+            ax.axvline(value, color="gray", linestyle="--", linewidth=1)
+            ax.text(value, 0.98, f"reference: {r.label} ", transform=ax.get_xaxis_transform(), fontsize=7, va="top",
+                    ha="right", color="gray")
+    if finished:
+        ax.set_yscale("log")
+    ax.set_xscale("log")
+    ax.grid(alpha=0.3, which="both")

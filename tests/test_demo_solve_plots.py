@@ -48,11 +48,17 @@ def test_generation_figure_has_trajectory_step_and_nfe_panels():
     latents = np.cumsum(rng.standard_normal((5, 2, 10, 4)), axis=0)  # K=5 points, 2 samples
     fig = plots.generation_figure([0, 0.25, 0.5, 0.75, 1.0], latents, [0, 0.25, 0.5, 0.75], [0.25] * 4,
                                   [(0.0, 1), (0.25, 2), (0.5, 3), (0.75, 4)])
-    assert isinstance(fig, Figure) and len(fig.axes) == 3
-    path_ax = fig.axes[0]
-    assert len(path_ax.get_legend().get_texts()) == 2  # one entry per sample
-    assert fig.axes[2].get_ylabel() == "cumulative NFE"
+    # two samples start from different noise: each on its own equal-scaled axes, then step and NFE
+    assert isinstance(fig, Figure) and len(fig.axes) == 4
+    for b, ax in enumerate(fig.axes[:2]):
+        assert ax.get_title(loc="left").startswith(f"sample {b + 1}") and ax.get_aspect() == 1.0
+        line = ax.get_lines()[0]
+        assert line.get_xdata()[-1] > line.get_xdata()[0], "noise on the left, result on the right"
+    assert fig.axes[3].get_ylabel() == "cumulative NFE"
     png_bytes(fig)
+    one = plots.generation_figure([0, 0.5, 1.0], latents[[0, 2, 4], :1], [0, 0.5], [0.5, 0.5], [(0.0, 1), (0.5, 2)])
+    labels = [t.get_text() for t in one.axes[0].get_legend().get_texts()]
+    assert labels == ["noise z\u2080 (t = 0)", "accepted step", "result"], "the markers are named"
 
 
 def test_generation_figure_adaptive_steps_use_a_log_scale():
@@ -69,13 +75,44 @@ def test_comparison_figure_marks_the_reference_and_plots_error_against_nfe():
     runs = [plots.RunTrace(f"euler {n}", "euler", start + np.cumsum(rng.standard_normal((n + 1, 6, 4)), 0) * 0.1,
                            n, 1.0 / n, False) for n in (4, 8)]
     runs.append(plots.RunTrace("dopri5 1e-5", "dopri5", start + rng.standard_normal((7, 6, 4)), 26, 0.0, True))
+    runs = [r._replace(seconds=0.1 * r.nfe) for r in runs]
+    runs.append(plots.RunTrace("dopri5 1e-9", "dopri5", start + rng.standard_normal((3, 6, 4)), 40, float("nan"),
+                               False, capped=True))
     fig = plots.comparison_figure(runs)
-    path_ax, err_ax = fig.axes
+    path_ax, err_ax, sec_ax = fig.axes
     assert err_ax.get_xscale() == "log" and err_ax.get_yscale() == "log"
     assert any("reference" in t.get_text() for t in err_ax.texts)
     euler_line = [l for l in err_ax.get_lines() if l.get_label() == "euler"][0]
     assert list(euler_line.get_xdata()) == [4, 8]
+    assert [l for l in err_ax.get_lines() if l.get_label() == "frontier"], "the frontier is drawn"
+    assert list([l for l in sec_ax.get_lines() if l.get_label() == "euler"][0].get_xdata()) == pytest.approx([0.4, 0.8])
+    # every run is on the path panel, the capped one dashed up to where it stopped
+    labels = [l.get_label() for l in path_ax.get_lines() if not l.get_label().startswith("_")]
+    assert labels == ["euler 4", "euler 8", "dopri5 1e-5", "dopri5 1e-9 (capped)"]
+    capped = [l for l in path_ax.get_lines() if l.get_label() == "dopri5 1e-9 (capped)"][0]
+    assert capped.get_linestyle() == "--" and len(capped.get_xdata()) == 3
+    assert path_ax.get_aspect() == 1.0
     png_bytes(fig)
+
+
+def _curved_path(points: int, rotation: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """A bent path from noise to data, sampled at `points` times, embedded in 60-D."""
+    t = np.linspace(0, 1, points)
+    plane = np.stack([4 * t, np.sin(np.pi * t)], axis=1)
+    return (plane @ rotation.T + shift).reshape(points, 6, 10)
+
+
+def test_orientation_is_the_same_for_coarse_and_fine_solves_of_one_path():
+    rng = np.random.default_rng(5)
+    rotation, _ = np.linalg.qr(rng.standard_normal((60, 2)))
+    for flip in (1, -1):          # whichever sign the eigen-solver returns, the drawing is the same
+        for points in (5, 17):    # e.g. Euler 4 and Euler 16 of the same flow
+            xy = plots.project(plots.fit_basis(_curved_path(points, flip * rotation, 1.0)),
+                               _curved_path(points, flip * rotation, 1.0))
+            assert xy[-1, 0] > xy[0, 0], "PC 1 runs from the noise to the result"
+            assert xy[points // 2, 1] > (xy[0, 1] + xy[-1, 1]) / 2, "the path bulges upwards"
+    basis = plots.fit_basis(_curved_path(17, rotation, 0.0))
+    assert basis.explained.sum() == pytest.approx(1.0) and basis.explained[0] > basis.explained[1]
 
 
 def test_windows_figure_draws_every_window_as_its_own_labelled_trace():
