@@ -144,3 +144,22 @@ def test_windows_figure_draws_every_window_as_its_own_labelled_trace():
     fig = plots.windows_figure(many, [(t, n, k) for k in range(16) for t, n in ((0.0, 4 * k), (0.5, 4 * k + 2))])
     assert len(fig.legends[0].get_texts()) == 16 and fig.legends[0]._ncols == 4
     png_bytes(fig)
+
+
+def test_a_coarse_and_a_fine_solve_of_one_request_are_drawn_the_same_way_round(tiny_bundle_dir):
+    from demo.outputs import trajectory_figure
+    from jasco_core import load_pipeline
+
+    pipe = load_pipeline(tiny_bundle_dir)
+    lines = []
+    for solver in ("euler:4", "euler:16", "rk4:4"):
+        result = pipe.generate("mellow piano", chords="C:0 G:1", solver=solver, seed=3, duration=2.0, trajectory=True)
+        fig = trajectory_figure(result, [])
+        lines.append(fig.axes[0].get_lines()[0])
+    for line in lines:
+        x, y = line.get_xdata(), line.get_ydata()
+        assert x[-1] > x[0], "noise on the left, result on the right, for every solver"
+        middle = len(x) // 2
+        assert y[middle] >= (y[0] + y[-1]) / 2 - 1e-9, "the path bulges upwards for every solver"
+    coarse, fine = lines[0].get_xdata(), lines[1].get_xdata()
+    assert abs(coarse[-1] - fine[-1]) < 0.25 * (fine[-1] - fine[0]), "the same end, the same scale"
