@@ -34,7 +34,7 @@ import numpy as np
 
 from jasco_core.guidance import Guidance
 from jasco_core.longform import count_windows
-from jasco_core.solvers import FIXED_STEP_METHODS, SolverConfig
+from jasco_core.solvers import SolverConfig
 
 __all__ = ["SpeedLog", "expected_nfe", "gpu_seconds", "generation_seconds", "comparison_seconds", "edit_seconds"]
 
@@ -107,7 +107,7 @@ class SpeedLog:
 def expected_nfe(solver: SolverConfig, seen: tp.Optional[int] = None) -> int:
     """Field evaluations a solve is expected to take, at most `solver.max_nfe`."""
     if solver.is_fixed_step:
-        return int(solver.steps) * FIXED_STEP_METHODS[solver.method]
+        return int(solver.nfe_per_solve)
     if seen:
         estimate = math.ceil(ADAPTIVE_NFE_MARGIN * seen)
     else:

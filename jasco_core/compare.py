@@ -17,7 +17,7 @@ import random
 import typing as tp
 
 from .pipeline import GenerationResult, Pipeline
-from .solvers import FIXED_STEP_METHODS, MaxNFEExceeded, SolverConfig, SolverConfigError
+from .solvers import STEP_EVALUATIONS, MaxNFEExceeded, SolverConfig, SolverConfigError
 
 __all__ = ["SolverRun", "Comparison", "compare_solvers", "reference_index"]
 
@@ -78,7 +78,7 @@ def reference_index(runs: tp.Sequence[SolverRun]) -> int:
     adaptive = [(i, run) for i, run in done if not run.solver.is_fixed_step]
     if adaptive:
         return min(adaptive, key=lambda x: (max(x[1].solver.rtol, x[1].solver.atol), -x[1].nfe))[0]
-    return max(done, key=lambda x: (x[1].nfe, FIXED_STEP_METHODS[x[1].solver.method]))[0]
+    return max(done, key=lambda x: (x[1].nfe, STEP_EVALUATIONS[x[1].solver.method]))[0]
 
 
 def compare_solvers(pipe: Pipeline, solvers: tp.Sequence[tp.Union[SolverConfig, str, dict]], *,

@@ -1,35 +1,38 @@
-"""Fit a model's few-step solver to its own trajectories: an optimised time grid.
+"""Fit a model's fast solver to its own trajectories: a bespoke non-stationary multistep solver.
 
-    python -m jasco_core.solver_fit [--model embedded] [--method midpoint --steps 5] [--pieces 32]
-        [--iterations 60] [--work runs/solver_fit] [--write-bundle]
+    python -m jasco_core.solver_fit [--model embedded] [--steps 10] [--pieces 32] [--work DIR]
+        [--write-bundle]
 
-The fast solver of a model is a fixed-step method (midpoint, 5 steps = 10 evaluations by default)
-on a time grid fitted to that model. Targets: the latents of the reference solver (dopri5,
-rtol = atol = 1e-5) on `--pieces` rendered, fully conditioned pieces (text, chords, melody, drums;
-render seeds from 2,000,000, disjoint from training (< 1,000,000) and from the held-out
-evaluation pieces (1,000,000 +)). The grid's n steps are softmax(theta) * end (n free numbers,
-always increasing, always ending at the end time), started from sway sampling (S = -0.8, the best
-analytic grid measured) and optimised with Adam on the mean RMSE between the solver's final
-latents and the targets, back-propagated through the model (the same loss the acceptance is
-measured with). A quarter of the pieces are kept for validation; the grid with the lowest
-validation RMSE is kept (never worse than the starting grid's).
+The fast solver of a model (`SolverConfig(method="bns")`, the `"fast"` preset once fitted) takes
+one field evaluation per step on a time grid t_0 = 0 < ... < t_n = 1 and forms each new state
+from every earlier state and evaluation:
 
-Written by hand because no maintained library fits a time grid to a given network's ODE (the
-published methods, OSS and Bespoke solvers, ship research code only); the solver steps are the
-exact formulas torchdiffeq uses, so the fitted grid runs through `torchdiffeq.odeint` unchanged
-(`tests/test_solver_fit.py` checks both agree).
+    z_{i+1} = sum_{j<=i} a_ij z_j + sum_{j<=i} b_ij v_j,    v_j = v_theta(z_j, t_j)
 
-`--work` keeps the targets and the optimiser state: an interrupted fit resumes where it stopped.
-`--write-bundle` stores the result as `fitted_solver` in the bundle folder's `bundle.json` (the
-embedded model's, or a folder given as `--model`); otherwise, and always for released models, it
-goes to `fitted_solvers/<model>.json` in the user cache, where `load_bundle` finds it.
+(Euler is a_ii = 1, b_ii = t_{i+1} - t_i; Adams-Bashforth and the exponential integrators are
+other fixed choices). As in bespoke non-stationary (BNS) solvers, the coefficients are fitted to
+the model's own trajectories: the reference solver (dopri5, rtol = atol = 1e-5, the original
+sampler) on `--pieces` rendered, fully conditioned pieces (text, chords, melody, drums; render
+seeds from 2,000,000: disjoint from training (< 1,000,000) and from the held-out evaluation
+pieces (1,000,000 +)), with the model's default guidance. The fit is sequential least squares:
+step i's 2(i + 1) coefficients minimise, over the training pieces, the distance of z_{i+1} to the
+reference trajectory at t_{i+1} (the last step: to the reference's final latents), given the
+states and evaluations of the fitted steps before it. Each step is a small linear problem (a
+ridge keeps it well posed; it pulls towards Euler), so the fit needs only the solver's own n
+evaluations per piece, no gradients. The grid is chosen among sway grids (S from -1 to 0) by the
+mean RMSE to the reference final latents on the validation quarter of the pieces.
+
+Written by hand: the published BNS and OSS solvers ship research code only, and none fits a given
+network's ODE. `--work` keeps the reference trajectories (one file per piece): a second run
+redoes only the cheap fit. `--write-bundle` stores the result as `fitted_solver` in the bundle
+folder's `bundle.json` (the embedded model's, or a folder given as `--model`); otherwise, and for
+released models, it goes to the user cache, where `load_bundle` finds it
+(`jasco_core.checkpoints.fitted`).
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
-import math
 import os
 import time
 import typing as tp
@@ -37,167 +40,131 @@ import typing as tp
 import torch
 
 from .schedules import time_grid
-from .solvers import FIXED_STEP_METHODS, PRESETS, SolverConfig, integrate
+from .solvers import BESPOKE, PRESETS, SolverConfig, integrate
 
-__all__ = ["FIT_FIRST_SEED", "FitProblem", "fit_schedule", "solve_differentiable", "step", "main"]
+__all__ = ["FIT_FIRST_SEED", "FitProblem", "fit_bespoke", "mean_rmse", "choose_grid", "main"]
 
 FIT_FIRST_SEED = 2_000_000
-START_SCHEDULE = "sway=-0.8"
+SWAY_CANDIDATES = (-1.0, -0.8, -0.6, -0.4, 0.0)
+RIDGE = 1e-6          # relative to the mean diagonal of each step's Gram matrix
 
 Field = tp.Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 @dataclasses.dataclass
 class FitProblem:
-    """One conditioned piece: its guided field, its noise and the reference latents."""
+    """One conditioned piece: its guided field, its noise, and the reference trajectory (latents at
+    `times`, the last one the reference's final latents)."""
     field: Field
     z0: torch.Tensor
-    target: torch.Tensor
+    times: tp.List[float]
+    states: torch.Tensor      # [len(times), B, T, D]
+
+    @property
+    def target(self) -> torch.Tensor:
+        return self.states[-1]
+
+    def at(self, t: float) -> torch.Tensor:
+        """The reference latents at the stored time nearest `t` (the grids' times are stored exactly)."""
+        k = min(range(len(self.times)), key=lambda i: abs(self.times[i] - t))
+        return self.states[k]
 
 
-def step(method: str, field: Field, z: torch.Tensor, t0: torch.Tensor, t1: torch.Tensor) -> torch.Tensor:
-    """One fixed step from t0 to t1, with torchdiffeq's formulas (its rk4 is the 3/8 rule)."""
-    dt = t1 - t0
-    if method == "euler":
-        return z + dt * field(t0, z)
-    if method == "midpoint":
-        f0 = field(t0, z)
-        return z + dt * field(t0 + dt / 2, z + f0 * (dt / 2))
-    if method == "rk4":
-        k1 = field(t0, z)
-        k2 = field(t0 + dt / 3, z + dt * k1 / 3)
-        k3 = field(t0 + dt * 2 / 3, z + dt * (k2 - k1 / 3))
-        k4 = field(t1, z + dt * (k1 - k2 + k3))
-        return z + dt * (k1 + 3 * (k2 + k3) + k4) / 8
-    raise ValueError(f"no differentiable step for {method!r}; expected one of {', '.join(FIXED_STEP_METHODS)}")
-
-
-def solve_differentiable(method: str, field: Field, z0: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
-    """The final latents of a fixed-step solve on `times`, differentiable in the times."""
-    z = z0
-    for k in range(len(times) - 1):
-        z = step(method, field, z, times[k], times[k + 1])
-    return z
-
-
-def grid_from_logits(logits: torch.Tensor, end: float) -> torch.Tensor:
-    """0, then the cumulative softmax of the logits times `end`: increasing, last time exactly `end`."""
-    increments = torch.softmax(logits, dim=0) * end
-    times = torch.cat([torch.zeros(1, dtype=increments.dtype), torch.cumsum(increments, 0)])
-    return torch.cat([times[:-1], torch.full((1,), float(end), dtype=times.dtype)])
-
-
-def logits_from_grid(grid: torch.Tensor) -> torch.Tensor:
-    return torch.log(torch.diff(grid.double()))
-
-
-def rmse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    return torch.sqrt(torch.mean((a.float() - b.float()) ** 2))
+def rmse(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float(torch.sqrt(torch.mean((a.double() - b.double()) ** 2)))
 
 
 def mean_rmse(config: SolverConfig, problems: tp.Sequence[FitProblem]) -> float:
-    """Mean RMSE to the targets of `config` run by `integrate` (torchdiffeq), no gradients."""
-    return float(sum(float(rmse(integrate(p.field, p.z0, config).z1, p.target)) for p in problems) / len(problems))
+    """Mean RMSE of `config`'s final latents to the reference's, over `problems`."""
+    return sum(rmse(integrate(p.field, p.z0, config).z1, p.target) for p in problems) / len(problems)
 
 
-def fit_schedule(problems: tp.Sequence[FitProblem], validation: tp.Sequence[FitProblem], *, method: str = "midpoint",
-                 steps: int = 5, iterations: int = 60, lr: float = 0.05, batch: int = 6, seed: int = 0,
-                 state: tp.Optional[dict] = None, on_iteration: tp.Optional[tp.Callable[[dict], None]] = None) -> dict:
-    """Optimise the time grid of `method` with `steps` steps; returns the fit's state (JSON-able):
-    `best` (schedule tuple, validation RMSE), `start` (the sway grid's validation RMSE), `history`.
+def fit_bespoke(problems: tp.Sequence[FitProblem], grid: tp.Sequence[float], ridge: float = RIDGE) -> SolverConfig:
+    """The `bns` solver on `grid` (0, ..., 1) fitted to `problems` (see the module docstring)."""
+    times = [float(t) for t in grid]
+    steps = len(times) - 1
+    states = [[p.z0.double()] for p in problems]
+    velocities: tp.List[tp.List[torch.Tensor]] = [[] for _ in problems]
+    coefficients = []
+    with torch.no_grad():
+        for i in range(steps):
+            t = torch.tensor(times[i], dtype=torch.float32)
+            for k, p in enumerate(problems):
+                velocities[k].append(p.field(t, states[k][i].to(p.z0.dtype)).double())
+            n = 2 * (i + 1)
+            gram = torch.zeros(n, n, dtype=torch.float64)
+            rhs = torch.zeros(n, dtype=torch.float64)
+            for k, p in enumerate(problems):
+                features = torch.stack([*states[k], *velocities[k]]).reshape(n, -1)
+                gram += features @ features.T
+                rhs += features @ p.at(times[i + 1]).double().reshape(-1)
+            euler = torch.zeros(n, dtype=torch.float64)
+            euler[i], euler[2 * i + 1] = 1.0, times[i + 1] - times[i]
+            lam = ridge * float(gram.diagonal().mean())
+            x = torch.linalg.solve(gram + lam * torch.eye(n, dtype=torch.float64), rhs + lam * euler)
+            coefficients.append((tuple(x[:i + 1].tolist()), tuple(x[i + 1:].tolist())))
+            for k in range(len(problems)):
+                features = [*states[k], *velocities[k]]
+                states[k].append(sum(w * f for w, f in zip(x.tolist(), features)))
+    return SolverConfig(BESPOKE, steps=steps, schedule=tuple(times), coefficients=tuple(coefficients))
 
-    `state` resumes a previous fit (`on_iteration` receives the state after every iteration)."""
-    end = 1.0
-    if state is None:
-        start = time_grid(START_SCHEDULE, steps, end).double()
-        start_cfg = SolverConfig(method, steps=steps, schedule=START_SCHEDULE)
-        start_rmse = mean_rmse(start_cfg, validation)
-        state = {"method": method, "steps": steps, "iteration": 0, "logits": logits_from_grid(start).tolist(),
-                 "adam": None, "start": {"schedule": START_SCHEDULE, "validation_rmse": start_rmse},
-                 "best": {"schedule": start.tolist(), "validation_rmse": start_rmse, "iteration": 0}, "history": []}
-    logits = torch.tensor(state["logits"], dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.Adam([logits], lr=lr)
-    if state["adam"] is not None:
-        opt.load_state_dict(_adam_from_json(state["adam"]))
-    g = torch.Generator().manual_seed(seed)
-    for _ in range(state["iteration"]):     # the same mini-batches after a resume
-        torch.randperm(len(problems), generator=g)
-    while state["iteration"] < iterations:
+
+def candidate_grids(steps: int) -> tp.Dict[str, tp.Tuple[float, ...]]:
+    return {f"sway={s:g}" if s else "uniform": tuple(float(t) for t in time_grid(f"sway={s:g}", steps, 1.0).double())
+            for s in SWAY_CANDIDATES}
+
+
+def choose_grid(train: tp.Sequence[FitProblem], validation: tp.Sequence[FitProblem], steps: int,
+                log: tp.Callable[[str], None] = print) -> tp.Tuple[SolverConfig, dict]:
+    """Fit on every candidate grid; keep the one with the lowest validation RMSE. Returns the
+    solver and a report {grid name: validation RMSE}."""
+    report, best = {}, None
+    for name, grid in candidate_grids(steps).items():
         started = time.perf_counter()
-        order = torch.randperm(len(problems), generator=g)[:batch].tolist()
-        opt.zero_grad()
-        losses = []
-        for i in order:
-            p = problems[i]
-            with torch.enable_grad():
-                times = grid_from_logits(logits, end)
-                z1 = solve_differentiable(method, p.field, p.z0, times.float())
-                loss = rmse(z1, p.target) / len(order)
-                loss.backward()
-            losses.append(float(loss.detach()) * len(order))
-        opt.step()
-        schedule = tuple(float(t) for t in grid_from_logits(logits.detach(), end))
-        val = mean_rmse(SolverConfig(method, steps=steps, schedule=schedule), validation)
-        state["iteration"] += 1
-        state["logits"] = logits.detach().tolist()
-        state["adam"] = _adam_to_json(opt.state_dict())
-        state["history"].append({"iteration": state["iteration"], "train_rmse": sum(losses) / len(losses),
-                                 "validation_rmse": val, "seconds": time.perf_counter() - started})
-        if val < state["best"]["validation_rmse"]:
-            state["best"] = {"schedule": list(schedule), "validation_rmse": val, "iteration": state["iteration"]}
-        if on_iteration is not None:
-            on_iteration(state)
-    return state
-
-
-def _adam_to_json(sd: dict) -> dict:
-    return {"state": {str(k): {n: (v.tolist() if torch.is_tensor(v) else v) for n, v in s.items()}
-                      for k, s in sd["state"].items()}, "param_groups": sd["param_groups"]}
-
-
-def _adam_from_json(d: dict) -> dict:
-    return {"state": {int(k): {n: torch.tensor(v, dtype=torch.float32 if n == "step" else torch.float64)
-                               for n, v in s.items()} for k, s in d["state"].items()},
-            "param_groups": d["param_groups"]}
+        solver = fit_bespoke(train, grid)
+        report[name] = mean_rmse(solver, validation)
+        log(f"bns {steps} steps on {name}: validation RMSE {report[name]:.4f} ({time.perf_counter() - started:.0f} s)")
+        if best is None or report[name] < report[best[0]]:
+            best = (name, solver)
+    return best[1], {"grids": report, "chosen": best[0]}
 
 
 # -- problems from rendered pieces ---------------------------------------------------------------
-def build_problems(pipe, seeds: tp.Sequence[int], work: tp.Optional[str], log=print) -> tp.List[FitProblem]:
-    """Guided fields (the model's default guidance) and reference latents of rendered pieces.
-
-    Reference latents are cached in `work` (one file per seed), so a resumed fit does not redo them."""
+def build_problems(pipe, seeds: tp.Sequence[int], times: tp.Sequence[float], work: tp.Optional[str],
+                   log: tp.Callable[[str], None] = print) -> tp.List[FitProblem]:
+    """Guided fields (the model's default guidance) and reference trajectories at `times` of rendered
+    pieces, cached in `work` (one file per seed and set of times)."""
     from .guidance import build_guided_field
     from .training.render import render_piece
 
-    reference = PRESETS["reference"]
-    problems = []
+    reference, problems = PRESETS["reference"], []
+    key = f"{len(times)}_{abs(hash(tuple(round(t, 9) for t in times))) % 10**8}"
     for n, seed in enumerate(seeds):
         piece = render_piece(seed, duration=pipe.defaults.duration, sample_rate=pipe.sample_rate)
         prepared = pipe.prepare_conditions(piece.description, **piece.conditions(), duration=pipe.defaults.duration)
         field = build_guided_field(pipe.model, prepared.inputs, pipe.defaults.guidance, 1, prepared.frames)
         z0 = pipe.initial_noise(seed, 1, prepared.frames)
-        path = os.path.join(work, f"target_{seed}.pt") if work else None
+        path = os.path.join(work, f"trajectory_{seed}_{key}.pt") if work else None
         if path and os.path.exists(path):
-            target = torch.load(path)
+            stored = torch.load(path)
         else:
             started = time.perf_counter()
-            with torch.no_grad():
-                target = integrate(field, z0, reference).z1.detach().cpu()
+            solved = integrate(field, z0, reference, trajectory_times=times)
+            stored = {"times": solved.trajectory.times, "states": solved.trajectory.latents}
             if path:
-                torch.save(target, path)
-            log(f"reference {n + 1}/{len(seeds)} (seed {seed}): {time.perf_counter() - started:.1f} s")
-        problems.append(FitProblem(field, z0, target.to(z0.device)))
+                torch.save(stored, path)
+            log(f"reference {n + 1}/{len(seeds)} (seed {seed}): {solved.nfe} NFE, {time.perf_counter() - started:.1f} s")
+        problems.append(FitProblem(field, z0, stored["times"], stored["states"].to(z0.device)))
     return problems
 
 
-def fitted_entry(state: dict, model: str, pieces: int) -> dict:
+def fitted_entry(solver: SolverConfig, report: dict, model: str, pieces: int, validation: float,
+                 baseline: float) -> dict:
     """What a bundle stores: the solver and how it was fitted."""
-    best = state["best"]
-    solver = SolverConfig(state["method"], steps=state["steps"], schedule=tuple(best["schedule"]))
-    return {"solver": solver.to_dict(), "validation_rmse": round(best["validation_rmse"], 5),
-            "start": state["start"], "fitted_on": f"{pieces} rendered pieces of {model} (render seeds from "
-            f"{FIT_FIRST_SEED}), reference dopri5 rtol = atol = 1e-5, default guidance",
-            "iterations": state["iteration"]}
+    return {"solver": solver.to_dict(), "validation_rmse": round(validation, 5),
+            "baseline_validation_rmse": {"midpoint:5/sway=-0.8": round(baseline, 5)}, "grids": report["grids"],
+            "fitted_on": f"{pieces} rendered pieces of {model} (render seeds from {FIT_FIRST_SEED}; a quarter kept "
+                         "for validation), reference dopri5 rtol = atol = 1e-5, default guidance"}
 
 
 def main(argv: tp.Optional[tp.Sequence[str]] = None) -> None:
@@ -206,49 +173,27 @@ def main(argv: tp.Optional[tp.Sequence[str]] = None) -> None:
 
     ap = argparse.ArgumentParser(prog="python -m jasco_core.solver_fit", description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default="embedded")
-    ap.add_argument("--method", default="midpoint", choices=list(FIXED_STEP_METHODS))
-    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=10, help="field evaluations of the fitted solver")
     ap.add_argument("--pieces", type=int, default=32)
-    ap.add_argument("--iterations", type=int, default=60)
-    ap.add_argument("--batch", type=int, default=6)
-    ap.add_argument("--lr", type=float, default=0.05)
     ap.add_argument("--device", default=None)
-    ap.add_argument("--work", default=None, help="folder for targets and optimiser state (resumable)")
+    ap.add_argument("--work", default=None, help="folder for the reference trajectories (reused by a second run)")
     ap.add_argument("--write-bundle", action="store_true", help="store the result in the bundle folder's bundle.json")
     args = ap.parse_args(argv)
-    torch.manual_seed(0)
     pipe = load_pipeline(args.model, device=args.device)
     if args.work:
         os.makedirs(args.work, exist_ok=True)
+    times = sorted({t for grid in candidate_grids(args.steps).values() for t in grid})
     seeds = list(range(FIT_FIRST_SEED, FIT_FIRST_SEED + args.pieces))
-    problems = build_problems(pipe, seeds, args.work)
+    problems = build_problems(pipe, seeds, times, args.work)
     n_val = max(1, len(problems) // 4)
     train, validation = problems[:-n_val], problems[-n_val:]
-    state_path = os.path.join(args.work, "state.json") if args.work else None
-    state = None
-    if state_path and os.path.exists(state_path):
-        with open(state_path) as f:
-            state = json.load(f)
-        if (state["method"], state["steps"]) != (args.method, args.steps):
-            raise SystemExit(f"{state_path} holds a fit of {state['method']}:{state['steps']}; use another --work")
-
-    def report(s):
-        h = s["history"][-1]
-        print(f"iteration {h['iteration']}/{args.iterations}: train RMSE {h['train_rmse']:.4f}, validation RMSE "
-              f"{h['validation_rmse']:.4f} (best {s['best']['validation_rmse']:.4f}), {h['seconds']:.0f} s", flush=True)
-        if state_path:
-            with open(state_path + ".tmp", "w") as f:
-                json.dump(s, f)
-            os.replace(state_path + ".tmp", state_path)
-
-    state = fit_schedule(train, validation, method=args.method, steps=args.steps, iterations=args.iterations,
-                         lr=args.lr, batch=args.batch, state=state, on_iteration=report)
-    entry = fitted_entry(state, pipe.name, len(problems))
-    print(f"start ({START_SCHEDULE}): validation RMSE {state['start']['validation_rmse']:.4f}")
-    print(f"fitted: validation RMSE {state['best']['validation_rmse']:.4f}, times "
-          f"{', '.join(f'{t:.4f}' for t in state['best']['schedule'])}")
-    where = write_fitted_solver(args.model, pipe.name, entry, bundle=args.write_bundle)
-    print(f"wrote {where}")
+    solver, report = choose_grid(train, validation, args.steps)
+    final = mean_rmse(solver, validation)
+    baseline = mean_rmse(PRESETS["fast"], validation)
+    print(f"fitted {solver.label} on {report['chosen']}: validation RMSE {final:.4f} "
+          f"(midpoint:5/sway=-0.8, the generic 'fast': {baseline:.4f})")
+    entry = fitted_entry(solver, report, pipe.name, len(problems), final, baseline)
+    print(f"wrote {write_fitted_solver(args.model, pipe.name, entry, bundle=args.write_bundle)}")
 
 
 if __name__ == "__main__":

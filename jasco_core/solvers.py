@@ -2,7 +2,11 @@
 
 One entry point, `integrate(field, z0, SolverConfig(...))`; the field is any callable `f(t, z)`.
 
-Fixed-step methods (`euler`, `midpoint`, `rk4`) take `steps` uniform steps on [0, 1]. Adaptive
+Fixed-step methods (`euler`, `midpoint`, `rk4`) take `steps` steps on [0, 1] (uniform, or on a
+time grid: `schedule`). `bns` is a model's fitted solver (`jasco_core.solver_fit`): a bespoke
+non-stationary multistep method, one evaluation per step on a fitted grid,
+z_{i+1} = sum_j a_ij z_j + sum_j b_ij v_j over all earlier states z_j and evaluations v_j (its
+`coefficients`); it is integrated here (torchdiffeq has no such method). Adaptive
 methods (`dopri5`, `bosh3`, `adaptive_heun`) control the step size with `rtol`/`atol` and, like the
 original JASCO sampler, stop at t = 1 - 1e-5 rather than 1 (`SolverConfig.t_end` overrides it).
 Every run reports the number of field evaluations (NFE), the time of each evaluation, the accepted
@@ -12,6 +16,7 @@ steps (start time and size), optional latents at chosen times, and calls `progre
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import typing as tp
 
@@ -23,7 +28,9 @@ from .schedules import Schedule, check_schedule, time_grid
 
 FIXED_STEP_METHODS = {"euler": 1, "midpoint": 2, "rk4": 4}  # method -> field evaluations per step
 ADAPTIVE_METHODS = ("dopri5", "bosh3", "adaptive_heun")
-METHODS = (*FIXED_STEP_METHODS, *ADAPTIVE_METHODS)
+METHODS = (*FIXED_STEP_METHODS, *ADAPTIVE_METHODS)          # what a user chooses from
+BESPOKE = "bns"                                              # fitted to a model, never typed
+STEP_EVALUATIONS = {**FIXED_STEP_METHODS, BESPOKE: 1}        # every fixed-step method -> evaluations per step
 ADAPTIVE_T_END = 1.0 - 1e-5
 MAX_STEPS = 10_000
 MAX_NFE_LIMIT = 100_000
@@ -61,9 +68,11 @@ class SolverConfig:
     max_nfe: int = 1000
     t_end: tp.Optional[float] = None  # None: 1.0 for fixed-step methods, 1 - 1e-5 for adaptive ones
     schedule: Schedule = "uniform"    # time grid of fixed-step methods (`jasco_core.schedules`)
+    #: `bns` only: per step i, (a_i0..a_ii, b_i0..b_ii), the weights of the earlier states and evaluations
+    coefficients: tp.Optional[tp.Tuple[tp.Tuple[tp.Tuple[float, ...], tp.Tuple[float, ...]], ...]] = None
 
     def __post_init__(self):
-        if not isinstance(self.method, str) or self.method.strip().lower() not in METHODS:
+        if not isinstance(self.method, str) or self.method.strip().lower() not in (*METHODS, BESPOKE):
             raise SolverConfigError("solver.method", f"expected one of {', '.join(METHODS)}, got {describe_value(self.method)}")
         object.__setattr__(self, "method", self.method.strip().lower())
         object.__setattr__(self, "steps", check_integer("solver.steps", self.steps, 1, MAX_STEPS, error=SolverConfigError))
@@ -93,9 +102,10 @@ class SolverConfig:
             if abs(schedule[-1] - self.end_time) > 1e-9:
                 raise SolverConfigError("solver.schedule", f"the last time of the schedule ({schedule[-1]:g}) must be "
                                         f"the solver's end time ({self.end_time:g})")
-        if self.is_fixed_step and self.steps * FIXED_STEP_METHODS[self.method] > self.max_nfe:
+        object.__setattr__(self, "coefficients", _check_coefficients(self))
+        if self.is_fixed_step and self.nfe_per_solve > self.max_nfe:
             raise SolverConfigError("solver.max_nfe", f"{self.method} with {self.steps} steps needs "
-                                    f"{self.steps * FIXED_STEP_METHODS[self.method]} evaluations, above "
+                                    f"{self.nfe_per_solve} evaluations, above "
                                     f"max_nfe={self.max_nfe}; raise max_nfe or use fewer steps")
 
     @classmethod
@@ -151,11 +161,13 @@ class SolverConfig:
     @property
     def nfe_per_solve(self) -> tp.Optional[int]:
         """Field evaluations of a fixed-step solve (None for adaptive methods)."""
-        return self.steps * FIXED_STEP_METHODS[self.method] if self.is_fixed_step else None
+        return self.steps * STEP_EVALUATIONS[self.method] if self.is_fixed_step else None
 
     @property
     def label(self) -> str:
         """Short human-readable form: 'euler, 8 steps' or 'dopri5, rtol 1e-04, atol 1e-04'."""
+        if self.method == BESPOKE:
+            return f"bespoke multistep (bns), {self.steps} steps, fitted"
         if self.is_fixed_step:
             grid = "" if self.schedule == "uniform" else (
                 ", fitted times" if isinstance(self.schedule, tuple) else f", {self.schedule}")
@@ -164,7 +176,7 @@ class SolverConfig:
 
     @property
     def is_fixed_step(self) -> bool:
-        return self.method in FIXED_STEP_METHODS
+        return self.method in STEP_EVALUATIONS
 
     @property
     def end_time(self) -> float:
@@ -176,6 +188,10 @@ class SolverConfig:
         out = dataclasses.asdict(self)
         if isinstance(self.schedule, tuple):
             out["schedule"] = list(self.schedule)     # JSON
+        if self.coefficients is None:
+            del out["coefficients"]
+        else:
+            out["coefficients"] = [[list(a), list(b)] for a, b in self.coefficients]
         return out
 
     @classmethod
@@ -203,6 +219,26 @@ class SolverConfig:
             return cls.from_dict(value)
         raise SolverConfigError("solver", f"expected a SolverConfig, a dict of its fields or text such as "
                                 f"{SPEC_FORM}, got {describe_value(value)}")
+
+
+def _check_coefficients(cfg: SolverConfig):
+    """The `bns` coefficients as nested tuples, checked against the steps (None for other methods)."""
+    field = "solver.coefficients"
+    if cfg.method != BESPOKE:
+        if cfg.coefficients is not None:
+            raise SolverConfigError(field, f"only the fitted 'bns' solver takes coefficients, not {cfg.method}")
+        return None
+    if not isinstance(cfg.schedule, tuple):
+        raise SolverConfigError("solver.schedule", "the 'bns' solver needs its fitted list of times")
+    try:
+        steps = tuple((tuple(float(x) for x in a), tuple(float(x) for x in b)) for a, b in cfg.coefficients)
+    except (TypeError, ValueError):
+        raise SolverConfigError(field, f"expected per step two lists of numbers, got {describe_value(cfg.coefficients)}") from None
+    if len(steps) != cfg.steps or any(len(a) != i + 1 or len(b) != i + 1 for i, (a, b) in enumerate(steps)):
+        raise SolverConfigError(field, f"expected {cfg.steps} steps, step i with i + 1 state and i + 1 evaluation weights")
+    if not all(math.isfinite(x) for a, b in steps for x in (*a, *b)):
+        raise SolverConfigError(field, "expected finite numbers")
+    return steps
 
 
 #: Named solver settings (the Compare tab's runs); `SolverConfig.parse` accepts these names too.
@@ -288,7 +324,9 @@ def integrate(field: Field, z0: torch.Tensor, config: SolverConfig = SolverConfi
     times = sorted({0.0, end, *(min(max(float(t), 0.0), end) for t in (trajectory_times or ()))})
     t_out = torch.tensor(times, dtype=torch.float32, device=device)
     try:
-        if config.is_fixed_step:
+        if config.method == BESPOKE:
+            out = _integrate_bespoke(counter, z0, config, t_out)
+        elif config.is_fixed_step:
             grid = time_grid(config.schedule, config.steps, end, device=device)
             counter.callback_step = counter.on_accepted_step  # every fixed step is accepted
             options = {"grid_constructor": lambda func, y0, t: grid}
@@ -319,3 +357,28 @@ def integrate(field: Field, z0: torch.Tensor, config: SolverConfig = SolverConfi
         z1=out[-1], nfe=counter.nfe,
         t_evals=torch.stack(counter.t_evals).tolist() if counter.t_evals else [],
         step_times=step_times, step_sizes=step_sizes, rejected=counter.rejected, trajectory=trajectory)
+
+
+def _integrate_bespoke(counter: _CountingField, z0: torch.Tensor, config: SolverConfig,
+                       t_out: torch.Tensor) -> torch.Tensor:
+    """The `bns` steps, with outputs at `t_out` interpolated linearly between steps (as torchdiffeq's
+    fixed-grid methods do)."""
+    grid = time_grid(config.schedule, config.steps, config.end_time, device=z0.device)
+    states, velocities = [z0], []
+    with torch.no_grad():
+        for i, (a, b) in enumerate(config.coefficients):
+            counter.on_accepted_step(grid[i], states[i], grid[i + 1] - grid[i])
+            velocities.append(counter(grid[i], states[i]))
+            z = a[0] * states[0]
+            for j in range(1, i + 1):
+                z = z + a[j] * states[j]
+            for j in range(i + 1):
+                z = z + b[j] * velocities[j]
+            states.append(z)
+        stacked = torch.stack(states)
+        out = []
+        for t in t_out:
+            k = int(torch.searchsorted(grid, t, right=True).clamp(1, len(grid) - 1)) - 1
+            u = ((t - grid[k]) / (grid[k + 1] - grid[k])).clamp(0.0, 1.0)
+            out.append(stacked[k] + u * (stacked[k + 1] - stacked[k]))
+    return torch.stack(out)

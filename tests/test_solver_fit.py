@@ -8,61 +8,66 @@ from jasco_core.checkpoints.fitted import fitted_cache_path, load_user_fitted, w
 from jasco_core.errors import CheckpointError
 from jasco_core.guidance import Guidance, build_guided_field
 from jasco_core.schedules import time_grid
-from jasco_core.solver_fit import (FitProblem, fit_schedule, fitted_entry, grid_from_logits, logits_from_grid,
-                                   solve_differentiable)
-from jasco_core.solvers import PRESETS, SolverConfig, integrate
+from jasco_core.solver_fit import FitProblem, candidate_grids, choose_grid, fit_bespoke, fitted_entry, mean_rmse
+from jasco_core.solvers import PRESETS, SolverConfig, SolverConfigError, integrate
 from tests.conftest import tiny_inputs, tiny_model
 
 
 def _field(seed=0, frames=12):
     model = tiny_model(seed)
-    model.requires_grad_(False)
     inputs = tiny_inputs(model, batch=1, frames=frames)
     return build_guided_field(model, inputs, Guidance(3.0, 0.0), 1, frames), model.cfg.flow_dim
 
 
-@pytest.mark.parametrize("method,steps", [("euler", 5), ("midpoint", 3), ("rk4", 2)])
-def test_differentiable_steps_are_torchdiffeqs(method, steps):
+def _problems(count: int, steps: int = 4):
+    """The tiny model's reference trajectories from `count` noises, at every candidate grid's times."""
+    times = sorted({t for grid in candidate_grids(steps).values() for t in grid})
+    field, dim = _field()
+    problems = []
+    for k in range(count):
+        z0 = torch.randn(1, 12, dim, generator=torch.Generator().manual_seed(10 + k)) * 2
+        solved = integrate(field, z0, PRESETS["reference"], trajectory_times=times)
+        problems.append(FitProblem(field, z0, solved.trajectory.times, solved.trajectory.latents))
+    return problems
+
+
+def test_the_bespoke_solver_is_exact_for_euler_coefficients_and_counts_its_evaluations():
     field, dim = _field()
     z0 = torch.randn(1, 12, dim, generator=torch.Generator().manual_seed(1))
-    grid = time_grid("sway=-0.7", steps, 1.0)
-    expected = integrate(field, z0, SolverConfig(method, steps=steps, schedule="sway=-0.7")).z1
-    with torch.no_grad():
-        got = solve_differentiable(method, field, z0, grid)
-    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
+    grid = tuple(float(t) for t in time_grid("sway=-0.5", 4, 1.0))
+    euler = tuple(((0.0,) * i + (1.0,), (0.0,) * i + (grid[i + 1] - grid[i],)) for i in range(4))
+    bespoke = SolverConfig("bns", steps=4, schedule=grid, coefficients=euler)
+    result = integrate(field, z0, bespoke, record_steps=True)
+    expected = integrate(field, z0, SolverConfig("euler", steps=4, schedule=grid))
+    torch.testing.assert_close(result.z1, expected.z1, rtol=1e-5, atol=1e-5)
+    assert result.nfe == 4 == bespoke.nfe_per_solve and result.step_times == pytest.approx(list(grid[:-1]))
+    assert SolverConfig.from_dict(json.loads(json.dumps(bespoke.to_dict()))) == bespoke
 
 
-def test_grid_from_logits_is_increasing_and_ends_at_the_end():
-    for seed in range(5):
-        logits = torch.randn(6, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) * 3
-        grid = grid_from_logits(logits, 1.0)
-        assert grid[0] == 0 and grid[-1] == 1.0 and len(grid) == 7
-        assert torch.all(torch.diff(grid) > 0)
-    start = time_grid("sway=-0.8", 5, 1.0).double()
-    torch.testing.assert_close(grid_from_logits(logits_from_grid(start), 1.0), start)
+@pytest.mark.parametrize("bad", [dict(coefficients=None), dict(coefficients=(((1.0,), (0.1,)),)),
+                                 dict(schedule="sway=-1"), dict(coefficients=((("x",), (0.1,)),) * 4)])
+def test_bespoke_settings_are_checked(bad):
+    grid = tuple(float(t) for t in time_grid("uniform", 4, 1.0))
+    base = dict(method="bns", steps=4, schedule=grid,
+                coefficients=tuple(((0.0,) * i + (1.0,), (0.0,) * i + (0.25,)) for i in range(4)))
+    with pytest.raises(SolverConfigError):
+        SolverConfig(**{**base, **bad})
+    with pytest.raises(SolverConfigError, match="only the fitted"):
+        SolverConfig("euler", steps=4, coefficients=base["coefficients"])
 
 
-def test_fit_lowers_the_error_to_the_reference_and_keeps_the_best_grid():
-    problems = []
-    for seed in range(4):
-        field, dim = _field(seed=0)
-        z0 = torch.randn(1, 12, dim, generator=torch.Generator().manual_seed(10 + seed)) * 3
-        target = integrate(field, z0, PRESETS["reference"]).z1
-        problems.append(FitProblem(field, z0, target))
-    seen = []
-    state = fit_schedule(problems[:3], problems[3:], method="euler", steps=3, iterations=8, lr=0.2, batch=3,
-                         on_iteration=lambda s: seen.append(s["iteration"]))
-    assert seen == list(range(1, 9))
-    assert state["best"]["validation_rmse"] <= state["start"]["validation_rmse"]
-    assert min(h["train_rmse"] for h in state["history"][1:]) < state["history"][0]["train_rmse"]
-    times = state["best"]["schedule"]
-    assert times[0] == 0 and times[-1] == 1.0 and all(b > a for a, b in zip(times, times[1:]))
-    # resuming a finished fit changes nothing; a longer one goes on from the stored state
-    again = fit_schedule(problems[:3], problems[3:], method="euler", steps=3, iterations=8, state=json.loads(json.dumps(state)))
-    assert again["history"] == state["history"]
-    longer = fit_schedule(problems[:3], problems[3:], method="euler", steps=3, iterations=10, lr=0.2, batch=3,
-                          state=json.loads(json.dumps(state)))
-    assert len(longer["history"]) == 10
+def test_the_fit_beats_the_analytic_solvers_of_the_same_cost_on_held_out_noise():
+    problems = _problems(6)
+    train, validation = problems[:4], problems[4:]
+    solver, report = choose_grid(train, validation, 4, log=lambda _: None)
+    assert solver.method == "bns" and solver.nfe_per_solve == 4 and set(report["grids"]) == set(candidate_grids(4))
+    fitted = mean_rmse(solver, validation)
+    assert fitted == pytest.approx(min(report["grids"].values()))
+    for analytic in ("euler:4", "euler:4/sway=-0.8", "midpoint:2/sway=-0.8", "rk4:1"):
+        assert fitted < mean_rmse(SolverConfig.parse(analytic), validation), analytic
+    # on the same grid, the least-squares coefficients do at least as well as Euler's on the training pieces
+    grid = candidate_grids(4)["sway=-0.8"]
+    assert mean_rmse(fit_bespoke(train, grid), train) <= mean_rmse(SolverConfig("euler", steps=4, schedule=grid), train)
 
 
 def test_a_fitted_solver_round_trips_through_the_bundle(tiny_bundle_dir, tmp_path):
@@ -72,17 +77,16 @@ def test_a_fitted_solver_round_trips_through_the_bundle(tiny_bundle_dir, tmp_pat
     shutil.copytree(tiny_bundle_dir, folder)
     assert load_bundle(folder).fitted_solver is None
     assert load_bundle(folder).presets["fast"] == PRESETS["fast"]
-    times = [0.0, 0.05, 0.2, 0.45, 0.7, 1.0]
-    state = {"method": "midpoint", "steps": 5, "iteration": 12, "start": {"schedule": "sway=-0.8", "validation_rmse": 0.1},
-             "best": {"schedule": times, "validation_rmse": 0.05, "iteration": 9}}
-    path = write_fitted_solver(folder, "tiny", fitted_entry(state, "tiny", 8), bundle=True)
+    problems = _problems(3)
+    solver, report = choose_grid(problems[:2], problems[2:], 4, log=lambda _: None)
+    path = write_fitted_solver(folder, "tiny", fitted_entry(solver, report, "tiny", 3, 0.05, 0.1), bundle=True)
     assert path.endswith("bundle.json")
     bundle = load_bundle(folder)
-    assert bundle.fitted_solver == SolverConfig("midpoint", steps=5, schedule=tuple(times))
-    assert bundle.presets["fast"] == bundle.fitted_solver
+    assert bundle.fitted_solver == solver and bundle.presets["fast"] == solver
     from jasco_core.pipeline import Pipeline
     result = Pipeline(bundle).generate("a test", solver="fast", seed=1, duration=1.0)
-    assert result.nfe == 10 and result.parameters["solver"]["schedule"] == times
+    assert result.nfe == 4 and result.parameters["solver"]["method"] == "bns"
+    assert SolverConfig.from_dict(result.parameters["solver"]) == solver, "a result's parameters replay the solver"
 
 
 def test_a_malformed_fitted_solver_is_refused(tiny_bundle_dir, tmp_path):
@@ -100,21 +104,20 @@ def test_a_malformed_fitted_solver_is_refused(tiny_bundle_dir, tmp_path):
 def test_a_released_models_fitted_solver_lives_in_the_user_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("JASCO_CACHE_DIR", str(tmp_path))
     assert load_user_fitted("facebook/jasco-chords-drums-400M") == (None, None)
-    state = {"method": "euler", "steps": 3, "iteration": 1, "start": {}, "best": {"schedule": [0, 0.3, 0.6, 1.0],
-                                                                                  "validation_rmse": 0.2}}
+    fitted = SolverConfig("euler", steps=3, schedule=(0.0, 0.3, 0.6, 1.0))
     path = write_fitted_solver("facebook/jasco-chords-drums-400M", "facebook/jasco-chords-drums-400M",
-                               fitted_entry(state, "x", 4), bundle=False)
+                               fitted_entry(fitted, {"grids": {}}, "x", 4, 0.2, 0.3), bundle=False)
     assert path == fitted_cache_path("facebook/jasco-chords-drums-400M") and "/" not in path.rsplit("fitted_solvers/")[1]
     solver, entry = load_user_fitted("facebook/jasco-chords-drums-400M")
-    assert solver.schedule == (0.0, 0.3, 0.6, 1.0) and entry["iterations"] == 1
+    assert solver == fitted and entry["validation_rmse"] == 0.2
 
 
 def test_a_released_bundle_loads_its_fitted_solver_from_the_user_cache(hub_env, tmp_path, monkeypatch):
     monkeypatch.setenv("JASCO_CACHE_DIR", str(tmp_path))
     assert load_bundle("tiny-org/jasco-tiny").presets["fast"] == PRESETS["fast"]
-    state = {"method": "midpoint", "steps": 2, "iteration": 3, "start": {}, "best": {"schedule": [0, 0.4, 1.0],
-                                                                                      "validation_rmse": 0.1}}
-    write_fitted_solver("tiny-org/jasco-tiny", "tiny-org/jasco-tiny", fitted_entry(state, "x", 4), bundle=False)
+    fitted = SolverConfig("midpoint", steps=2, schedule=(0.0, 0.4, 1.0))
+    write_fitted_solver("tiny-org/jasco-tiny", "tiny-org/jasco-tiny", fitted_entry(fitted, {"grids": {}}, "x", 4, 0.1, 0.2),
+                        bundle=False)
     bundle = load_bundle("tiny-org/jasco-tiny")
-    assert bundle.presets["fast"] == SolverConfig("midpoint", steps=2, schedule=(0.0, 0.4, 1.0))
-    assert bundle.info["fitted_solver"]["iterations"] == 3
+    assert bundle.presets["fast"] == fitted
+    assert bundle.info["fitted_solver"]["validation_rmse"] == 0.1
