@@ -120,6 +120,8 @@ GUIDANCE = [
     (dict(all=40, text=-40 - MAX_WEIGHT), "guidance.text", f"{MAX_WEIGHT:g}"),
     (dict(all=MAX_WEIGHT, text=MAX_WEIGHT), "guidance.null", "1 - all - text"),
     (dict(all=0, text=0, null=0), "guidance", "zero"),
+    (dict(interval=(0.9, 0.1)), "guidance.interval", "0 <= a < b <= 1"),
+    (dict(interval="early"), "guidance.interval", "two times"),
 ]
 
 SOLVER = [
@@ -139,6 +141,9 @@ SOLVER = [
     (dict(method="euler", steps=2, schedule="linear"), "solver.schedule", "sway"),
     (dict(method="euler", steps=2, schedule=[0, 0.7, 0.5]), "solver.schedule", "increase"),
     (dict(method="dopri5", schedule="cosine"), "solver.schedule", "chooses its own steps"),
+    (dict(method="euler", steps=2, coefficients=(((1.0,), (0.5,)),)), "solver.coefficients", "only the fitted"),
+    (dict(method="bns", steps=1, schedule=(0.0, 1.0), coefficients=(((1.0, 2.0), (1.0,)),)), "solver.coefficients",
+     "i + 1"),
 ]
 
 LOAD = [
