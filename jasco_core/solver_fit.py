@@ -42,7 +42,7 @@ import torch
 from .schedules import time_grid
 from .solvers import BESPOKE, PRESETS, SolverConfig, integrate
 
-__all__ = ["FIT_FIRST_SEED", "FitProblem", "fit_bespoke", "mean_rmse", "choose_grid", "main"]
+__all__ = ["FIT_FIRST_SEED", "FitProblem", "fit_bespoke", "mean_rmse", "choose_grid", "write_fitted_solver", "main"]
 
 FIT_FIRST_SEED = 2_000_000
 SWAY_CANDIDATES = (-1.0, -0.8, -0.6, -0.4, 0.0)
@@ -167,8 +167,29 @@ def fitted_entry(solver: SolverConfig, report: dict, model: str, pieces: int, va
                          "for validation), reference dopri5 rtol = atol = 1e-5, default guidance"}
 
 
+def write_fitted_solver(model_arg: str, model_name: str, entry: dict, *, bundle: bool) -> str:
+    """Store a fitted solver: in the bundle folder's `bundle.json` when `bundle` (the embedded
+    model, or `model_arg` is a bundle folder), else in the user cache. Returns the file written."""
+    from .checkpoints.fitted import FITTED_KEY, read_fitted_entry, write_user_fitted
+    from .checkpoints.folder import BUNDLE_FILE, read_bundle_meta, write_json
+    from .checkpoints.resolve import resolve_model
+    from .errors import CheckpointError
+
+    if not bundle:
+        return write_user_fitted(model_name, entry)
+    read_fitted_entry(entry, "the fitted solver")
+    source = resolve_model(model_arg, download=False)
+    if source.kind != "bundle":
+        raise CheckpointError("model", f"{model_arg!r} is not a bundle folder; a released model's fitted "
+                              "solver goes to the user cache (leave out --write-bundle)")
+    meta = read_bundle_meta(source.path)
+    meta[FITTED_KEY] = entry
+    path = os.path.join(source.path, BUNDLE_FILE)
+    write_json(path, meta)
+    return path
+
+
 def main(argv: tp.Optional[tp.Sequence[str]] = None) -> None:
-    from .checkpoints.fitted import write_fitted_solver
     from .pipeline import load_pipeline
 
     ap = argparse.ArgumentParser(prog="python -m jasco_core.solver_fit", description=__doc__.split("\n\n")[0])

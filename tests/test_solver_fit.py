@@ -4,11 +4,12 @@ import pytest
 import torch
 
 from jasco_core.checkpoints import load_bundle
-from jasco_core.checkpoints.fitted import fitted_cache_path, load_user_fitted, write_fitted_solver
+from jasco_core.checkpoints.fitted import fitted_cache_path, load_user_fitted
 from jasco_core.errors import CheckpointError
 from jasco_core.guidance import Guidance, build_guided_field
 from jasco_core.schedules import time_grid
-from jasco_core.solver_fit import FitProblem, candidate_grids, choose_grid, fit_bespoke, fitted_entry, mean_rmse
+from jasco_core.solver_fit import (FitProblem, candidate_grids, choose_grid, fit_bespoke, fitted_entry, mean_rmse,
+                                   write_fitted_solver)
 from jasco_core.solvers import PRESETS, SolverConfig, SolverConfigError, integrate
 from tests.conftest import tiny_inputs, tiny_model
 

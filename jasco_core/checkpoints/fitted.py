@@ -16,7 +16,7 @@ import typing as tp
 from ..errors import CheckpointError, FieldError
 from ..solvers import SolverConfig
 
-__all__ = ["FITTED_KEY", "fitted_cache_path", "read_fitted_entry", "load_user_fitted", "write_fitted_solver"]
+__all__ = ["FITTED_KEY", "fitted_cache_path", "read_fitted_entry", "load_user_fitted", "write_user_fitted"]
 
 FITTED_KEY = "fitted_solver"
 
@@ -55,24 +55,14 @@ def load_user_fitted(model_name: str) -> tp.Tuple[tp.Optional[SolverConfig], tp.
     return read_fitted_entry(entry, path), entry
 
 
-def write_fitted_solver(model_arg: str, model_name: str, entry: dict, *, bundle: bool) -> str:
-    """Store a fitted solver: in the bundle folder's `bundle.json` when `bundle` (the embedded
-    model, or `model_arg` is a bundle folder), else in the user cache. Returns the file written."""
-    from .folder import BUNDLE_FILE, read_bundle_meta, write_json
-    from .resolve import resolve_model
+def write_user_fitted(model_name: str, entry: dict) -> str:
+    """Store a fitted solver entry in the user cache; returns the file written."""
+    import json
 
     read_fitted_entry(entry, "the fitted solver")
-    if bundle:
-        source = resolve_model(model_arg, download=False)
-        if source.kind != "bundle":
-            raise CheckpointError("model", f"{model_arg!r} is not a bundle folder; a released model's fitted "
-                                  "solver goes to the user cache (leave out --write-bundle)")
-        meta = read_bundle_meta(source.path)
-        meta[FITTED_KEY] = entry
-        path = os.path.join(source.path, BUNDLE_FILE)
-        write_json(path, meta)
-        return path
     path = fitted_cache_path(model_name)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    write_json(path, entry)
+    with open(path + ".tmp", "w") as f:
+        json.dump(entry, f, indent=1)
+    os.replace(path + ".tmp", path)
     return path
