@@ -1,12 +1,17 @@
 """End-to-end time of one generation in a real browser, with the embedded model.
 
-    python bench/bench_browser.py [--repeats 3] [--threads 2]
+    python bench/bench_browser.py [--repeats 3] [--threads 2] [--screenshots docs]
 
 Starts the demo on 127.0.0.1 with the embedded model, opens it in headless Chromium (Debian's
 `/usr/bin/chromium`, or $CHROMIUM) through Playwright, types a prompt and chords, and times from
 the click on Generate until the audio player, the trajectory plot and the "Done" status are on the
 page, for one 10 s sample at the default settings. Prints each run, the median, and a last line
 `click_to_result_s=<median>`.
+
+With `--screenshots DIR` it then saves the page as the README and docs/demo.md show it, with the
+embedded model: the Generate tab after the last run (`screenshot_embedded.png`,
+`screenshot_generate.png`), the Compare tab after a comparison of a 5 s clip
+(`screenshot_compare.png`), and both again at a phone's width of 390 px (`*_390.png`).
 """
 from __future__ import annotations
 
@@ -28,11 +33,46 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _compare(page) -> None:
+    page.get_by_role("tab", name="Compare solvers").click()
+    page.click("text=Copy prompt, conditions and seed from the Generate tab")
+    page.wait_for_function("document.querySelector('#cmp-prompt textarea').value.includes('jazz')")
+    page.locator("#cmp-duration input[type=range]").fill("5")
+    page.click("#compare-btn")
+    page.wait_for_function("document.querySelector('#cmp-status').innerText.includes('runs done')", timeout=600_000)
+    page.wait_for_selector("#compare-plot img")
+    page.wait_for_timeout(1000)
+
+
+def screenshots(browser, page, url: str, folder: str) -> None:
+    """The Generate tab of `page` (after a run) and a comparison, at 1400 and 390 px, into `folder`."""
+    os.makedirs(folder, exist_ok=True)
+    shot = lambda p, name: p.screenshot(path=os.path.join(folder, name), full_page=True)  # noqa: E731
+    shot(page, "screenshot_embedded.png")
+    shot(page, "screenshot_generate.png")
+    _compare(page)
+    shot(page, "screenshot_compare.png")
+    phone = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    phone.set_default_timeout(300_000)
+    phone.goto(url)
+    phone.wait_for_selector("#prompt textarea")
+    phone.fill("#prompt textarea", "mellow jazz piano with brushed drums")
+    phone.fill("#chords textarea", "C:0 Am:2.5 F:5 G:7.5")
+    phone.click("#generate-btn")
+    phone.wait_for_function("document.querySelector('#status').innerText.startsWith('Done in')")
+    phone.wait_for_selector("#trajectory-plot img")
+    phone.wait_for_timeout(1000)
+    shot(phone, "screenshot_generate_390.png")
+    _compare(phone)
+    shot(phone, "screenshot_compare_390.png")
+    print(f"screenshots in {folder}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--screenshot", default=None, help="save a screenshot of the last run here")
+    parser.add_argument("--screenshots", default=None, help="save the page's screenshots in this folder")
     args = parser.parse_args()
 
     import torch
@@ -71,8 +111,8 @@ def main() -> None:
                 stats = page.inner_text("#stats")
                 print(f"run {i + 1}: {seconds:.2f} s from click to audio + plots", flush=True)
                 page.wait_for_timeout(500)
-            if args.screenshot:
-                page.screenshot(path=args.screenshot, full_page=True)
+            if args.screenshots:
+                screenshots(browser, page, url, args.screenshots)
             browser.close()
     finally:
         app.close()

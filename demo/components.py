@@ -15,7 +15,8 @@ import gradio as gr
 
 from .inputs import field_error
 
-__all__ = ["CheckedSlider", "CheckedNumber", "CheckedDropdown", "CheckedCheckboxGroup", "name_fields", "field_of"]
+__all__ = ["CheckedSlider", "CheckedNumber", "CheckedDropdown", "CheckedCheckboxGroup", "ModelDropdown", "name_fields",
+           "field_of"]
 
 
 def field_of(component: gr.components.Component) -> str:
@@ -36,14 +37,26 @@ def _checked(component, preprocess: tp.Callable, payload, expected: str):
         raise field_error(field_of(component), f"expected {expected}, got {payload!r}") from None
 
 
+def _whole_steps(component) -> bool:
+    """A slider whose steps and lowest value are whole numbers takes whole numbers only."""
+    step, low = getattr(component, "step", None), getattr(component, "minimum", None)
+    return bool(step) and float(step).is_integer() and low is not None and float(low).is_integer()
+
+
 class CheckedSlider(gr.Slider):
+    """A slider that names its field when it refuses a value; a slider of whole steps (steps=1 from
+    1) refuses 2.5 (the page's script rounds a typed 2.5 and says so)."""
     is_template = True
 
     def preprocess(self, payload):
-        expected = f"a number from {self.minimum:g} to {self.maximum:g}"
+        whole = _whole_steps(self)
+        expected = f"{'a whole number' if whole else 'a number'} from {self.minimum:g} to {self.maximum:g}"
         if isinstance(payload, str):
             payload = _checked(self, float, payload, expected)
-        return _checked(self, super().preprocess, payload, expected)
+        value = _checked(self, super().preprocess, payload, expected)
+        if whole and isinstance(value, float) and not value.is_integer():
+            raise field_error(field_of(self), f"expected {expected}, got {payload!r}")
+        return int(value) if whole and isinstance(value, float) else value
 
 
 class CheckedNumber(gr.Number):
@@ -71,3 +84,18 @@ class CheckedCheckboxGroup(gr.CheckboxGroup):
     def preprocess(self, payload):
         names = ", ".join(repr(value) for _, value in self.choices)
         return _checked(self, super().preprocess, payload, f"a list of some of {names}")
+
+
+class ModelDropdown(gr.Dropdown):  # a template of a core component: Gradio looks up the front end of the base
+    """The model menu: it offers the models that can be chosen, and passes any model name on to
+    the handler, which refuses an unavailable or unknown one saying why (`ModelMenu.use`). Gradio
+    rebuilds a component from its page config when an event updates it (the menu after a switch),
+    so what this needs lives on the class: its field is 'model'."""
+    is_template = True
+    field = "model"
+
+    def preprocess(self, payload):
+        if isinstance(payload, str):
+            return payload
+        names = ", ".join(repr(value) for _, value in self.choices)
+        return _checked(self, super().preprocess, payload, f"one of {names}")

@@ -40,7 +40,7 @@ class EditHandlers:
     def repaint(self, audio, start: float, end: float, text: str = "", chords: str = "", drums=None, melody=None,
                 bpm: float = 120.0, meter: str = "4/4", w_all: float = None, w_text: float = None,
                 null_auto: bool = None, w_null: float = None, solver: str = None, steps: int = None,
-                log10_rtol: float = None, log10_atol: float = None, max_nfe: int = None, seed: int = 0,
+                schedule: str = None, log10_rtol: float = None, log10_atol: float = None, max_nfe: int = None, seed: int = 0,
                 random_seed: bool = True, model: str = None, request: gr.Request = None, progress=gr.Progress()):
         """Regenerate [start, end) seconds of `audio` and keep the rest.
 
@@ -57,7 +57,7 @@ class EditHandlers:
     def extend(self, audio, seconds: float = None, text: str = "", chords: str = "", drums=None, melody=None,
                bpm: float = 120.0, meter: str = "4/4", w_all: float = None, w_text: float = None,
                null_auto: bool = None, w_null: float = None, solver: str = None, steps: int = None,
-               log10_rtol: float = None, log10_atol: float = None, max_nfe: int = None, seed: int = 0,
+               schedule: str = None, log10_rtol: float = None, log10_atol: float = None, max_nfe: int = None, seed: int = 0,
                random_seed: bool = True, model: str = None, request: gr.Request = None, progress=gr.Progress()):
         """`audio` followed by `seconds` of new music that continues it (the result at most 120 s;
         `seconds` None: the model's default clip length). Returns what `/repaint` returns.
@@ -70,7 +70,7 @@ class EditHandlers:
              request: tp.Optional[gr.Request], progress):
         started = time.perf_counter()
         stopped = self.cancel.start(request)
-        with R.page_errors():
+        with R.page_errors(stopped):
             ref = self.models.use(v["model"], progress)
             pipe = ref.pipeline
             d = UIDefaults.from_pipeline(pipe, ref.name)
@@ -108,12 +108,20 @@ class EditHandlers:
         status = (f"Done in {total:.1f} s \u00b7 {what} \u00b7 {result.nfe} NFE{O.in_windows(result)} \u00b7 seed "
                   f"{result.seed}" + (" (random)" if args["seed"] is None else "")
                   + (f" \u00b7 {len(result.warnings)} warning(s), see the table" if result.warnings else ""))
-        return (gr.update(value=before, label=f"Before \u00b7 {given:.2f} s \u00b7 {rate} Hz"),
-                gr.update(value=after, label=f"After \u00b7 {result.audio.shape[1] / result.sample_rate:.2f} s "
-                                            f"\u00b7 {result.sample_rate} Hz"),
-                figure, rows, [after, record], result.seed, status)
+        return before, after, figure, rows, [after, record], result.seed, status
 
     # -- small UI updates -----------------------------------------------------------------------
+    @staticmethod
+    def player_labels(before=None, after=None):
+        """After an edit: the players labelled with their clip's length and rate ('After · 3.00 s
+        · 22050 Hz')."""
+        updates = []
+        for name, path in (("Before", before), ("After", after)):
+            facts = O.audio_facts(path)
+            updates.append(gr.update(label=name) if facts is None else
+                           gr.update(label=f"{name} \u00b7 {facts[0]:.2f} s \u00b7 {facts[1]} Hz"))
+        return tuple(updates)
+
     @staticmethod
     def use_audio(value=None):
         """'Use the last output' / 'Edit the result again': that player's clip becomes the input."""

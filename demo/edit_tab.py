@@ -17,12 +17,13 @@ import typing as tp
 
 import gradio as gr
 
+from . import page
 from .components import CheckedNumber, CheckedSlider, name_fields
 from .controls import conditions, sampling_controls
 from .edit import EXTEND_PARAMS, MODES, REPAINT_PARAMS
 from .handlers import DemoHandlers
 from .inputs import MAX_PAGE_DURATION, MAX_SEED, MIN_EXTEND
-from .outputs import STATS_HEADERS
+from .outputs import STATS_HEADERS, STATS_WIDTHS
 
 INTRO = ("Regenerate a region of a clip and keep the rest (**Repaint region**), or continue it (**Extend**). "
          "Times of chords, drums and melody count from the start of the clip.")
@@ -55,7 +56,7 @@ def edit_tab(h: DemoHandlers, model: gr.Dropdown, generate: tp.Dict[str, tp.Any]
             cond = conditions(h, span, "edit-", open_files=False)
             with gr.Row(equal_height=True):
                 seed = CheckedNumber(label="Seed", value=d.seed, precision=0, minimum=0, maximum=MAX_SEED,
-                                     elem_id="edit-seed")
+                                     elem_id="edit-seed", elem_classes=page.WHOLE)
                 random_seed = gr.Checkbox(label="Random seed", value=d.random_seed,
                                           info="the seed used is shown here after a run")
             sampling = sampling_controls(h, "edit-")
@@ -63,27 +64,30 @@ def edit_tab(h: DemoHandlers, model: gr.Dropdown, generate: tp.Dict[str, tp.Any]
                 repaint = gr.Button("Generate", variant="primary", elem_id="edit-repaint-btn", scale=3)
                 extend = gr.Button("Generate", variant="primary", visible=False, elem_id="edit-extend-btn", scale=3)
                 stop = gr.Button("Stop", variant="stop", elem_id="edit-stop-btn", scale=1)
-        with gr.Column(scale=6, min_width=420):
-            status = gr.Markdown("Choose a clip and a region, then press **Generate**.", elem_id="edit-status")
+        with gr.Column(scale=6, min_width=320):
+            status = gr.Markdown("Choose a clip and a region, then press **Generate**.", label="Status",
+                                 elem_id="edit-status", elem_classes="status-line")
             before = gr.Audio(label="Before", type="filepath", interactive=False, elem_id="edit-before")
             after = gr.Audio(label="After", type="filepath", interactive=False, elem_id="edit-after")
-            figure = gr.Plot(label="Before and after", show_label=False, elem_id="edit-plot")
+            figure = gr.Plot(label="Before and after plot", show_label=False, elem_id="edit-plot")
             stats = gr.Dataframe(headers=STATS_HEADERS, label="Stats", interactive=False, wrap=True, max_height=1000,
-                                 elem_id="edit-stats")
-            downloads = gr.File(label="Downloads: WAV and parameters JSON", file_count="multiple", interactive=False,
-                                elem_id="edit-downloads")
+                                 column_widths=STATS_WIDTHS, elem_id="edit-stats")
+            downloads = gr.File(label="Downloads", file_count="multiple", interactive=False, elem_id="edit-downloads")
 
     controls = dict(audio=audio, start=start, end=end, seconds=seconds, text=cond.text, chords=cond.chords,
                     drums=cond.drums, melody=cond.melody, bpm=cond.bpm, meter=cond.meter, **sampling, seed=seed,
                     random_seed=random_seed, model=model)
     name_fields({k: v for k, v in controls.items() if k != "model"})
-    outputs = [before, after, figure, stats, downloads, seed, status]
-    work = dict(outputs=outputs, concurrency_id="model", concurrency_limit=1, show_progress_on=[status, after])
-    events = [repaint.click(h.edit.repaint, inputs=[controls[n] for n in REPAINT_PARAMS], api_name="repaint", **work),
-              extend.click(h.edit.extend, inputs=[controls[n] for n in EXTEND_PARAMS], api_name="extend", **work)]
-    stop.click(h.stop, outputs=[status], cancels=events, api_name="stop_edit", queue=False)
+    work = dict(players=[before, after], others=[figure, stats, downloads, seed], keep=[seed], status=status,
+                name_players=h.edit.player_labels, hide_players=False, concurrency_id="model", concurrency_limit=1,
+                show_progress_on=[status, after])
+    events = [page.run_flow(repaint, None, h.cancel, h.edit.repaint, None, inputs=[controls[n] for n in REPAINT_PARAMS],
+                            api_name="repaint", **work),
+              page.run_flow(extend, None, h.cancel, h.edit.extend, None, inputs=[controls[n] for n in EXTEND_PARAMS],
+                            api_name="extend", **work)]
+    page.stop_flow(stop, h.cancel, h.stop, events, status, "stop_edit")
 
-    small = dict(api_visibility="undocumented", queue=False, show_progress="hidden")
+    small = dict(queue=False, show_progress="hidden")  # off the API page (`page.document_only`)
     use_last.click(h.edit.use_audio, inputs=[generate["last_output"]], outputs=[audio], api_name="use_last_output",
                    **small)
     use_result.click(h.edit.use_audio, inputs=[after], outputs=[audio], api_name="use_result", **small)

@@ -136,9 +136,9 @@ class DemoHandlers:
         return tuple(updates[name] for name in PAGE_UPDATES)
 
     def stop(self, request: gr.Request = None):
-        """Stop button: ask this session's running solve to stop at its next field evaluation."""
-        self.cancel.set(self.cancel.key(request))
-        return "Stopping\u2026"
+        """Stop button: ask this session's running solve to stop at its next field evaluation;
+        returns the status line ('Stopping…', or that nothing is running)."""
+        return self.cancel.stop(request)
 
     # -- generate -------------------------------------------------------------------------------
     def generate(self, text: str = "", chords: str = "", drums=None, melody=None, duration: float = None,
@@ -146,18 +146,19 @@ class DemoHandlers:
                  null_auto: bool = None, w_null: float = None, solver: str = None, steps: int = None,
                  log10_rtol: float = None, log10_atol: float = None, max_nfe: int = None, seed: int = 0,
                  random_seed: bool = True, num_samples: int = 1, model: str = None, adherence: bool = True,
-                 request: gr.Request = None, progress=gr.Progress()):
+                 normalize: bool = True, request: gr.Request = None, progress=gr.Progress()):
         """Generate music from a prompt and optional chords, drums and melody.
 
         Every argument but `text` is optional; missing ones take the model's defaults. `duration`:
         up to 120 s; beyond the model's window (10 s) the clip is made of overlapping windows, one
-        after another. Returns one audio file per sample (up to 4), the trajectory and
-        spectrogram figures, a stats table, the WAV and JSON downloads, the seed used, and a
-        status line.
+        after another. `normalize`: bring each sample to -14 LUFS with a true peak at most -1 dBFS
+        (the library's own output is left as it is). Returns one audio file per sample (up to 4;
+        None for the others), the trajectory and spectrogram figures, a stats table, the WAV and
+        JSON downloads, the seed used, and a status line.
         """
         started = time.perf_counter()
         stopped = self.cancel.start(request)
-        with R.page_errors():
+        with R.page_errors(stopped):
             ref = self.models.use(model, progress)  # another model than the current one: switch first
             d = UIDefaults.from_pipeline(ref.pipeline, ref.name)
             args = I.request_args(text, chords, drums, melody, d.duration if duration is None else duration, bpm,
@@ -173,21 +174,20 @@ class DemoHandlers:
 
         folder = self.outputs.new_dir()
         stem = f"jasco_seed{result.seed}"
-        wavs = O.write_wavs(folder, [f"{stem}_{k + 1}" for k in range(len(result.audio))], result.audio,
-                            result.sample_rate)
-        replay = O.replay_inputs(args, guidance, solver_cfg, samples, result, ref.name)
+        audio, level_rows = O.page_audio(result.audio, result.sample_rate, bool(normalize))
+        wavs = O.write_wavs(folder, [f"{stem}_{k + 1}" for k in range(len(result.audio))], audio, result.sample_rate)
+        replay = O.replay_inputs(args, guidance, solver_cfg, samples, result, ref.name, normalize=bool(normalize))
         record = O.write_record(os.path.join(folder, f"{stem}_parameters.json"), result, replay, wavs)
         trajectory_fig = O.trajectory_figure(result, trace)
-        spectrogram_fig = plots.spectrogram_figure(result.audio, result.sample_rate)
+        spectrogram_fig = plots.spectrogram_figure(audio, result.sample_rate)
         rows = (O.stats_rows(result, ref.pipeline.name, solver_cfg, guidance) + O.window_rows(result, ref.pipeline.frame_rate)
-                + (O.adherence_rows(result) if adherence else []))
+                + level_rows + (O.adherence_rows(result) if adherence else []))
         total = time.perf_counter() - started
         rows.insert(0, ["end-to-end seconds (server)", f"{total:.2f}"])
-        labels = [f"Sample {k + 1} \u00b7 {result.sample_rate} Hz" for k in range(len(wavs))]
         status = (f"Done in {total:.1f} s \u00b7 {result.nfe} NFE{O.in_windows(result)} \u00b7 seed {result.seed}"
                   + (" (random)" if args["seed"] is None else "")
                   + (f" \u00b7 {len(result.warnings)} warning(s), see the table" if result.warnings else ""))
-        return (*O.players(wavs, labels, MAX_SAMPLE_PLAYERS), trajectory_fig, spectrogram_fig, rows,
+        return (*O.players(wavs, MAX_SAMPLE_PLAYERS), trajectory_fig, spectrogram_fig, rows,
                 [*wavs, record], result.seed, status)
 
     # -- compare --------------------------------------------------------------------------------
@@ -204,7 +204,7 @@ class DemoHandlers:
         """
         started = time.perf_counter()
         stopped = self.cancel.start(request)
-        with R.page_errors():
+        with R.page_errors(stopped):
             ref = self.models.use(model, progress)
             d = UIDefaults.from_pipeline(ref.pipeline, ref.name)
             args = I.request_args(text, chords, drums, melody, d.duration if duration is None else duration,
@@ -224,11 +224,11 @@ class DemoHandlers:
         folder = self.outputs.new_dir()
         wavs = O.write_wavs(folder, [f"compare_{k + 1}_{label}" for k, (label, _) in enumerate(finished)],
                             np.stack([run.result.audio[0] for _, run in finished]), rate)
-        names = [f"{label} \u00b7 {run.nfe} NFE \u00b7 {rate} Hz" for label, run in finished]
         figure = solve_plots.comparison_figure(O.run_traces(labels, comparison))
         status = (f"{len(finished)} of {n} runs done in {time.perf_counter() - started:.1f} s \u00b7 seed "
-                  f"{comparison.seed} \u00b7 reference: {labels[comparison.reference]}")
-        return (*O.players(wavs, names, MAX_COMPARE_RUNS), O.compare_rows(labels, comparison), figure, status)
+                  f"{comparison.seed} \u00b7 reference: {labels[comparison.reference]}"
+                  + "".join(f" \u00b7 \u26a0\ufe0f {w}" for w in O.compare_warnings(comparison)))
+        return (*O.players(wavs, MAX_COMPARE_RUNS), O.compare_rows(labels, comparison), figure, status)
 
     # -- live previews --------------------------------------------------------------------------
     # Each returns (plot update, note): the plot is shown only when there is something to draw, and
@@ -276,6 +276,17 @@ class DemoHandlers:
         pitches = timeline.melody.pitches
         return (_shown(plots.piano_roll(pitches, timeline.frame_rate, timeline.duration)),
                 f"{100 * float(np.mean(pitches >= 0)):.0f}% of frames voiced" + _notes(timeline.warnings))
+
+    def preview_runs(self, runs=None, extra_runs: str = "", max_nfe=None) -> str:
+        """The Compare tab's runs as they will be made ('3 runs: Euler 4, Euler 8, rk4 8'), or why
+        one is refused ('⚠️ More runs: ...'), while the user types."""
+        d = UIDefaults.from_pipeline(self.pipeline, self.models.current.name)
+        try:
+            cap = I.nfe_cap(d.max_nfe if max_nfe is None else max_nfe)
+            plan = I.compare_runs(I.DEFAULT_COMPARE_RUNS if runs is None else runs, extra_runs, cap)
+        except FieldError as err:
+            return _problem(err)
+        return f"{len(plan)} run{'s' if len(plan) > 1 else ''}: " + ", ".join(html.escape(label) for label, _ in plan)
 
     # -- small UI updates -----------------------------------------------------------------------
     @staticmethod

@@ -60,6 +60,12 @@ _SHORT_CODES = {"offline": "offline (HF_HUB_OFFLINE=1)", "gated": "gated: needs 
                 "network": "the Hub could not be reached", "disk": "not enough disk space"}
 
 
+def plain(text: str) -> str:
+    """A reason as plain text for a toast, where Markdown is not rendered: `code` and *stress*
+    marks dropped."""
+    return re.sub(r"(?<!\w)[*_]{1,2}(\S(?:.*?\S)?)[*_]{1,2}(?!\w)", r"\1", text.replace("`", ""))
+
+
 def short_reason(reason: str, code: str = "") -> str:
     """A few words for the menu from a library reason ('gated: needs HF_TOKEN'): from its code
     when it has one, else from its words."""
@@ -164,8 +170,16 @@ class ModelMenu:
         return self.current.pipeline
 
     def menu(self) -> tp.List[tp.Tuple[str, str]]:
-        """(label, value) of every entry, the current model marked 'loaded'."""
-        return [(c.label(c.value == self.current.name), c.value) for c in self.choices]
+        """(label, value) of every model that can be chosen, the current model marked 'loaded'
+        (the unavailable ones are listed by `unavailable`, not offered)."""
+        return [(c.label(c.value == self.current.name), c.value) for c in self.choices
+                if c.available or c.value == self.current.name]
+
+    def menu_info(self) -> str:
+        """The menu's help line: downloads on first use, and how many models are unavailable."""
+        missing = sum(not c.available for c in self.choices)
+        return "released models download on first use" + (
+            f"; {missing} unavailable model{'s are' if missing > 1 else ' is'} listed on the right" if missing else "")
 
     def choice(self, value: str) -> ModelChoice:
         found = next((c for c in self.choices if c.value == value), None)
@@ -185,7 +199,7 @@ class ModelMenu:
                 return self.current
             choice = self.choice(value)
             if not choice.available:
-                raise FieldError("model", f"{value!r} is unavailable: {choice.reason}; choose another model")
+                raise FieldError("model", f"{value!r} is unavailable: {plain(choice.reason)}; choose another model")
             if value == self.start.name:
                 new = self.start
             else:

@@ -5,9 +5,11 @@
 - `write_wavs`, `write_record`: the audio as 16-bit WAV, and a JSON with every parameter of the
   result plus the page's inputs that reproduce it (`replay_inputs`, `replay_edit_inputs`; file
   inputs by name only).
+- `players`, `player_updates`: the audio players' plain values (what API callers get), then
+  their labels and visibility on the page; `page_audio`: the audio at -14 LUFS (`demo.loudness`).
 - `stats_rows`, `window_rows`, `adherence_rows`: the Generate and Edit tabs' table;
   `trajectory_figure`: one window's figure, or every window's for a long clip; `compare_rows`,
-  `run_traces`: the Compare tab's table and figure data.
+  `compare_warnings`, `run_traces`: the Compare tab's table, warnings and figure data.
 """
 from __future__ import annotations
 
@@ -31,14 +33,17 @@ from jasco_core import metrics
 from jasco_core.compare import Comparison
 from jasco_core.guidance import Guidance
 from jasco_core.pipeline import GenerationResult
+from jasco_core.schedules import schedule_text
 from jasco_core.solvers import SolverConfig
 
-from . import solve_plots
+from . import loudness, solve_plots
 from .inputs import file_name
 
 KEEP_OUTPUT_DIRS = 32       # per-request output folders kept on disk (oldest removed first)
 STATS_HEADERS = ["quantity", "value"]
-COMPARE_HEADERS = ["run", "settings", "NFE", "solve s", "RMSE vs. reference", "warnings"]
+COMPARE_HEADERS = ["run", "NFE", "RMSE", "seconds"]   # RMSE of the final latents against the reference run
+STATS_WIDTHS = ["42%", "58%"]                          # the tables' column widths: they fit a phone too
+COMPARE_WIDTHS = ["34%", "18%", "28%", "20%"]
 
 
 class OutputStore:
@@ -91,15 +96,17 @@ def _shared_inputs(request: dict, guidance: Guidance, solver: SolverConfig, resu
     return dict(text=request["text"], chords=request["chords"] or "", drums=file_name(request["drums"]),
                 melody=file_name(request["melody"]), bpm=request["bpm"], meter=request["meter"], w_all=weights["all"],
                 w_text=weights["text"], null_auto=guidance.null is None, w_null=weights["null"], solver=solver.method,
-                steps=solver.steps, log10_rtol=math.log10(solver.rtol), log10_atol=math.log10(solver.atol),
-                max_nfe=solver.max_nfe, seed=result.seed, random_seed=False, model=model)
+                steps=solver.steps, schedule=schedule_text(solver.schedule), log10_rtol=math.log10(solver.rtol),
+                log10_atol=math.log10(solver.atol), max_nfe=solver.max_nfe, seed=result.seed, random_seed=False,
+                model=model)
 
 
 def replay_inputs(request: dict, guidance: Guidance, solver: SolverConfig, num_samples: int,
-                  result: GenerationResult, model: str) -> tp.Dict[str, tp.Any]:
-    """The `/generate` inputs that reproduce `result` (its seed fixed; files by name)."""
+                  result: GenerationResult, model: str, **page: tp.Any) -> tp.Dict[str, tp.Any]:
+    """The `/generate` inputs that reproduce `result` (its seed fixed; files by name); `page`: the
+    page's own settings of the run (e.g. `normalize`)."""
     return dict(_shared_inputs(request, guidance, solver, result, model), duration=request["duration"],
-                num_samples=num_samples)
+                num_samples=num_samples, **page)
 
 
 def replay_edit_inputs(audio: tp.Any, region: tp.Dict[str, float], request: dict, guidance: Guidance,
@@ -124,10 +131,45 @@ def write_record(path: str, result: GenerationResult, inputs: tp.Dict[str, tp.An
     return path
 
 
-def players(paths: tp.Sequence[str], labels: tp.Sequence[str], slots: int) -> tp.List[dict]:
-    """Updates of `slots` audio players: the first ones play `paths`, the rest are hidden."""
-    return [gr.update(value=paths[k], visible=True, label=labels[k]) if k < len(paths)
-            else gr.update(value=None, visible=False) for k in range(slots)]
+def players(paths: tp.Sequence[str], slots: int) -> tp.List[tp.Optional[str]]:
+    """The values of `slots` audio players: `paths`, then None (plain values, as API callers get
+    them; `player_updates` shows and labels the players on the page)."""
+    return [paths[k] if k < len(paths) else None for k in range(slots)]
+
+
+def audio_facts(path: tp.Optional[str]) -> tp.Optional[tp.Tuple[float, int]]:
+    """(seconds, sample rate) of an audio file from its header; None if there is none."""
+    if not path:
+        return None
+    try:
+        info = sf.info(path)
+    except (RuntimeError, TypeError, ValueError):
+        return None
+    return float(info.duration), int(info.samplerate)
+
+
+def player_updates(paths: tp.Sequence[tp.Optional[str]], names: tp.Sequence[str]) -> tp.List[dict]:
+    """The page's players after a run: those with a file shown and labelled 'NAME · 22050 Hz',
+    the others hidden (the first stays, empty)."""
+    updates = []
+    for k, path in enumerate(paths):
+        facts = audio_facts(path)
+        if facts is None:
+            updates.append(gr.update(visible=k == 0))
+        else:
+            name = names[k] if k < len(names) else f"Sample {k + 1}"
+            updates.append(gr.update(visible=True, label=f"{name} \u00b7 {facts[1]} Hz"))
+    return updates
+
+
+def page_audio(audio: np.ndarray, sample_rate: int, normalize: bool) -> tp.Tuple[np.ndarray, tp.List[list]]:
+    """What the page plays and writes: `audio` [n_clips, n] at -14 LUFS with a true peak at most
+    -1 dBFS when `normalize` (`demo.loudness`), else as the model made it; and the stats rows that
+    say so."""
+    if not normalize:
+        return audio, [["loudness", "as generated (not normalised)"]]
+    out, done = loudness.normalise_all(audio, sample_rate)
+    return out, [["loudness", "; ".join(d.describe() for d in done)]]
 
 
 # -- tables -------------------------------------------------------------------------------------------
@@ -193,23 +235,44 @@ def adherence_rows(result: GenerationResult) -> tp.List[list]:
 
 
 def compare_rows(labels: tp.Sequence[str], comparison: Comparison) -> tp.List[list]:
-    """One row per run: label, settings, NFE, solve seconds, RMSE against the reference, warnings."""
+    """One row per run: label, NFE, RMSE of its final latents against the reference, solve
+    seconds. A run stopped by its NFE cap shows '> cap' and 'stopped at the NFE cap'."""
     rows = []
     for label, run in zip(labels, comparison.runs):
         if not run.done:
-            rows.append([label, run.solver.label, f"> {run.solver.max_nfe}", "", "", "stopped at the NFE cap"])
+            rows.append([label, f"> {run.solver.max_nfe}", "stopped at the NFE cap", ""])
             continue
         r = run.result
-        rows.append([label, run.solver.label, str(r.nfe), f"{r.timings['sampling']:.2f}",
-                     "0 (reference)" if run.is_reference else f"{run.rmse:.2e}", "; ".join(r.warnings)])
+        rows.append([label, str(r.nfe), "0 (reference)" if run.is_reference else f"{run.rmse:.2e}",
+                     f"{r.timings['sampling']:.2f}"])
     return rows
 
 
+def compare_warnings(comparison: Comparison) -> tp.List[str]:
+    """The library's warnings of every finished run, each once (the runs share their conditions)."""
+    seen: tp.List[str] = []
+    for run in comparison.runs:
+        for warning in (run.result.warnings if run.done else ()):
+            if warning not in seen:
+                seen.append(warning)
+    return seen
+
+
 def run_traces(labels: tp.Sequence[str], comparison: Comparison) -> tp.List[solve_plots.RunTrace]:
-    """The finished runs as the comparison figure draws them (first sample's trajectory)."""
-    return [solve_plots.RunTrace(label, run.solver.method, run.result.trajectory.latents[:, 0].numpy(), run.nfe,
-                           run.rmse, run.is_reference)
-            for label, run in zip(labels, comparison.runs) if run.done]
+    """Every run with a trajectory as the comparison figure draws it (first sample): finished
+    runs, and runs stopped at their NFE cap up to where they stopped."""
+    traces = []
+    for label, run in zip(labels, comparison.runs):
+        if run.trajectory is None:
+            continue
+        latents = run.trajectory.latents[:, 0].numpy()
+        if run.done:
+            traces.append(solve_plots.RunTrace(label, run.solver.method, latents, run.nfe, run.rmse, run.is_reference,
+                                               seconds=run.result.timings.get("sampling", float("nan"))))
+        else:
+            traces.append(solve_plots.RunTrace(label, run.solver.method, latents, run.solver.max_nfe, float("nan"),
+                                               False, capped=True))
+    return traces
 
 
 def _json_default(value):

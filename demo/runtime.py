@@ -1,10 +1,11 @@
 """How the demo runs the model: Stop flags, progress bars, ZeroGPU, and the warm-up at start.
 
-- `CancelFlags`: a Stop request per browser session; `SolveProgress` checks it at every field
-  evaluation and raises `Stopped`, so Stop interrupts a solve already running (Gradio's own
-  cancel only stops waiting for it).
+- `CancelFlags`, `page_errors` (from `demo.runs`, re-exported): Stop flags per browser session;
+  `SolveProgress` checks them at every field evaluation and raises `Stopped`, so Stop interrupts
+  a solve already running (Gradio's own cancel only stops waiting for it).
 - `SolveProgress`: the solver's `progress(t, nfe, window=...)` -> the page's `gr.Progress`, with
-  the real t, NFE and window of a long clip; it also records them for the trajectory figure.
+  the real t, NFE and window of a long clip; it also records them for the trajectory figure and
+  tells the Stop button where the solve is.
 - `DownloadProgress`: `load_pipeline`'s `progress(done_bytes, total_bytes, what)` -> the page's
   bar, with the rate and the time left; "loading weights" once the bytes are in.
 - `ModelRef`: a loaded pipeline as the GPU functions receive it (see below); `load_model` loads
@@ -13,7 +14,9 @@
   ZeroGPU Spaces (where a GPU exists only inside such functions) with a duration computed per
   request (`demo.gpu_budget`), and run as is elsewhere. `generate` / `compare` / `edit` call them and
   record how long the work took, which sizes the next request.
-- `warm_up`: what the first request would otherwise wait for, done once at start.
+- `warm_up`: what the first request would otherwise wait for, done once at start;
+  `warm_up_in_background` does it in a thread once the page is served, and the model's requests
+  wait for it (`ModelRef.ready`).
 
 ZeroGPU runs a GPU function in a forked worker and sends it its arguments pickled, so these take
 only what pickles: a `ModelRef` travels as its name, device and precision, and the worker finds
@@ -24,7 +27,6 @@ with the result.
 """
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import logging
 import threading
@@ -32,7 +34,6 @@ import time
 import typing as tp
 import warnings
 
-import gradio as gr
 import numpy as np
 
 try:  # ZeroGPU Spaces: the GPU is attached only inside functions wrapped by `spaces.GPU`; it must be
@@ -41,13 +42,12 @@ except ImportError:  # a CPU machine or a plain GPU: run as is
     spaces = None
 
 from jasco_core.compare import Comparison, compare_solvers
-from jasco_core.errors import FieldError
 from jasco_core.guidance import Guidance
 from jasco_core.pipeline import GenerationResult, Pipeline, load_pipeline
 from jasco_core.solvers import SolverConfig
 
 from . import gpu_budget
-from .inputs import user_error
+from .runs import CancelFlags, Stopped, StopCheck, page_errors, stopped_error  # noqa: F401 (re-exported)
 
 logger = logging.getLogger(__name__)
 
@@ -67,73 +67,6 @@ def model_device() -> tp.Optional[str]:
 def load_model(name: str, progress: tp.Optional[tp.Callable[[int, int, str], None]] = None) -> Pipeline:
     """The page's loader: `load_pipeline` on `model_device()`, downloads reported to `progress`."""
     return load_pipeline(name, device=model_device(), progress=progress)
-
-
-class Stopped(Exception):
-    """Raised inside the solver's progress callback when the user pressed Stop."""
-
-
-def stopped_error() -> gr.Error:
-    return gr.Error("The generation was stopped.", title="Stopped", print_exception=False)
-
-
-@contextlib.contextmanager
-def page_errors():
-    """Around a request's work: a `FieldError` becomes a `gr.Error` against its control, a Stop
-    the 'stopped' message."""
-    try:
-        yield
-    except FieldError as err:
-        raise user_error(err) from None
-    except Stopped:
-        raise stopped_error() from None
-
-
-class CancelFlags:
-    """Stop requests per browser session (thread-safe)."""
-
-    def __init__(self):
-        self._flags: tp.Dict[str, bool] = {}
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def key(request: tp.Optional[gr.Request]) -> str:
-        return getattr(request, "session_hash", None) or "local"
-
-    def set(self, key: str) -> None:
-        with self._lock:
-            self._flags[key] = True
-
-    def clear(self, key: str) -> None:
-        with self._lock:
-            self._flags.pop(key, None)
-
-    def is_set(self, key: str) -> bool:
-        with self._lock:
-            return self._flags.get(key, False)
-
-    def start(self, request: tp.Optional[gr.Request]) -> "StopCheck":
-        """A new request of this session: clear its flag; returns 'has Stop been pressed since?'."""
-        key = self.key(request)
-        self.clear(key)
-        return StopCheck(self, key)
-
-    def __getstate__(self):  # a snapshot (a ZeroGPU worker gets a copy); locks do not pickle
-        with self._lock:
-            return {"_flags": dict(self._flags)}
-
-    def __setstate__(self, state):
-        self._flags, self._lock = state["_flags"], threading.Lock()
-
-
-class StopCheck:
-    """'Has Stop been pressed for this session since the request began?' (pickles, unlike a lambda)."""
-
-    def __init__(self, flags: CancelFlags, key: str):
-        self.flags, self.key = flags, key
-
-    def __call__(self) -> bool:
-        return self.flags.is_set(self.key)
 
 
 class SolveProgress:
@@ -164,6 +97,9 @@ class SolveProgress:
         self._t = max(self._t, float(t))
         fraction = min(self._t / self.end_time, 1.0) if self.end_time > 0 else 1.0
         where = f"window {index + 1} of {count} \u00b7 " if count > 1 else ""
+        if hasattr(self.stopped, "at"):  # for the Stop button's 'Stopped at NFE n, t = …'
+            self.stopped.at(f"{self.prefix}{where}NFE {nfe}, t = {self._t:.3f}".replace(" \u00b7 ", ", ")
+                            .replace("): ", "), "))
         self.progress(self.offset + self.scale * (index + fraction) / max(count, 1),
                       desc=f"{self.prefix}{where}NFE {nfe} \u00b7 t = {self._t:.3f}")
 
@@ -247,6 +183,8 @@ class ModelRef:
 
     def __init__(self, name: str, pipeline: Pipeline, speed: tp.Optional[gpu_budget.SpeedLog] = None):
         self.name, self.pipeline = name, pipeline
+        self.ready = threading.Event()  # cleared while a warm-up runs: requests wait for it
+        self.ready.set()
         self.device, self.precision = str(pipeline.device), pipeline.precision
         self.speed = speed or gpu_budget.SpeedLog(
             parameters=sum(p.numel() for p in pipeline.model.parameters()), frame_rate=float(pipeline.frame_rate),
@@ -256,7 +194,14 @@ class ModelRef:
         return {"name": self.name, "device": self.device, "precision": self.precision, "speed": self.speed}
 
     def __setstate__(self, state):
-        self.__dict__.update(state, pipeline=None)
+        self.__dict__.update(state, pipeline=None, ready=threading.Event())
+        self.ready.set()
+
+    def wait_ready(self) -> None:
+        """Wait for a warm-up in progress (a request arriving during it runs once it is over)."""
+        if not self.ready.is_set():
+            logger.info("a request waits for the warm-up of %s", self.name)
+            self.ready.wait()
 
     def get(self) -> Pipeline:
         if self.pipeline is None:
@@ -311,6 +256,7 @@ def _record(model: ModelRef, result: GenerationResult, solver, request: tp.Mappi
 
 def generate(model: ModelRef, kwargs: dict) -> tp.Tuple[GenerationResult, Trace]:
     """`run_generation`, then what it took is recorded in `model.speed`."""
+    model.wait_ready()
     result, trace = run_generation(model, kwargs)
     _record(model, result, kwargs.get("solver"), kwargs)
     return result, trace
@@ -318,6 +264,7 @@ def generate(model: ModelRef, kwargs: dict) -> tp.Tuple[GenerationResult, Trace]
 
 def edit(model: ModelRef, kind: str, kwargs: dict) -> tp.Tuple[GenerationResult, Trace]:
     """`run_edit`, then what it took is recorded in `model.speed`."""
+    model.wait_ready()
     result, trace = run_edit(model, kind, kwargs)
     _record(model, result, kwargs.get("solver"), kwargs)
     return result, trace
@@ -326,6 +273,7 @@ def edit(model: ModelRef, kind: str, kwargs: dict) -> tp.Tuple[GenerationResult,
 def compare(model: ModelRef, solvers: tp.Sequence[SolverConfig], request: dict,
             reporters: tp.Sequence[SolveProgress]) -> Comparison:
     """`run_comparison`, then what each finished run took is recorded in `model.speed`."""
+    model.wait_ready()
     comparison = run_comparison(model, solvers, request, reporters)
     for run in comparison.runs:
         if run.result is not None:
@@ -353,4 +301,21 @@ def warm_up(pipe: Pipeline) -> None:
             metrics.onset_times(noise, pipe.sample_rate)
     except Exception as err:  # noqa: BLE001
         logger.info("adherence metrics not warmed up: %s", err)
-    logger.info("warm-up took %.1f s", time.perf_counter() - started)
+    logger.info("warm-up done in %.1f s", time.perf_counter() - started)
+
+
+def warm_up_in_background(model: ModelRef) -> threading.Thread:
+    """`warm_up` in a daemon thread (the page already serves); the model's requests wait until it
+    is over (`ModelRef.wait_ready`). Returns the thread."""
+    model.ready.clear()
+
+    def work():
+        try:
+            logger.info("warm-up of %s started", model.name)
+            warm_up(model.pipeline)
+        finally:
+            model.ready.set()
+
+    thread = threading.Thread(target=work, name="jasco-warm-up", daemon=True)
+    thread.start()
+    return thread

@@ -47,8 +47,8 @@ def test_repaint_regenerates_the_region_and_keeps_the_rest(tiny_handlers, clip):
     progress = Recorder()
     out = run(tiny_handlers, "repaint", clip, 1.0, 2.0, text="brushed drums", chords="C:0 G:1.5", seed=3,
               random_seed=False, progress=progress)
-    before, _ = sf.read(out["before"]["value"], dtype="float32")
-    after, sr = sf.read(out["after"]["value"], dtype="float32")
+    before, _ = sf.read(out["before"], dtype="float32")
+    after, sr = sf.read(out["after"], dtype="float32")
     original, _ = sf.read(clip, dtype="float32")
     assert sr == SR and len(after) == len(before) == len(original)
     np.testing.assert_allclose(before, original, atol=1.5 / 32768)    # before: the clip as the model reads it
@@ -57,27 +57,29 @@ def test_repaint_regenerates_the_region_and_keeps_the_rest(tiny_handlers, clip):
     inside = slice(int(1.05 * SR), int(1.95 * SR))
     assert np.abs(after[inside] - before[inside]).max() > 0.01
     assert out["status"].startswith("Done in") and "repainted 1\u20132 s of a 3.00 s clip" in out["status"]
-    assert out["seed"] == 3 and out["after"]["label"].startswith("After \u00b7 3.00 s \u00b7 22050 Hz")
+    assert out["seed"] == 3 and isinstance(out["after"], str)         # a plain path (the API's value)
+    before_label, after_label = E.EditHandlers.player_labels(out["before"], out["after"])   # then on the page
+    assert after_label["label"] == "After \u00b7 3.00 s \u00b7 22050 Hz" and before_label["label"].startswith("Before \u00b7 ")
     table = out["table"]
     assert table["edit"] == "repainted 1\u20132 s of a 3.00 s clip" and table["NFE (field evaluations)"] == "4"
     assert table["windows"] == "1 (0.0\u20133.0 s)" and table["frames kept per window (context)"] == "100 of 150"
     assert isinstance(out["figure"], Figure) and [ax.get_ylabel() for ax in out["figure"].axes] == ["before", "after"]
     assert any(d and d.startswith("NFE 4") for _, d in progress.calls)
     wav, record_path = out["downloads"]
-    assert wav == out["after"]["value"]
+    assert wav == out["after"]
     # the JSON replays the edit through /repaint (the clip by name: the caller uploads it again)
     record = json.load(open(record_path))
     inputs = record["demo_inputs"]
     assert inputs["audio"] == "take.wav" and (inputs["start"], inputs["end"]) == (1.0, 2.0)
     assert record["parameters"]["edit"] == "repaint" and record["parameters"]["audio"] == "take.wav"
     again = run(tiny_handlers, "repaint", **dict(inputs, audio=clip))
-    np.testing.assert_array_equal(sf.read(again["after"]["value"])[0], sf.read(wav)[0])
+    np.testing.assert_array_equal(sf.read(again["after"])[0], sf.read(wav)[0])
 
 
 def test_extend_continues_the_clip(tiny_handlers, clip):
     out = run(tiny_handlers, "extend", clip, 1.5, text="piano", seed=1, random_seed=False)
-    after, _ = sf.read(out["after"]["value"], dtype="float32")
-    before, _ = sf.read(out["before"]["value"], dtype="float32")
+    after, _ = sf.read(out["after"], dtype="float32")
+    before, _ = sf.read(out["before"], dtype="float32")
     assert abs(len(after) / SR - 4.5) < 0.01
     head = int(2.9 * SR)                                              # the clip, up to its last whole frame
     np.testing.assert_array_equal(after[:head], before[:head])

@@ -48,9 +48,8 @@ def test_the_api_parameters_are_the_handlers_inputs(tiny_handlers):
 def test_generate_with_text_only_gives_audio_plots_stats_and_downloads(tiny_handlers):
     progress = Recorder()
     out = generate(tiny_handlers, text="mellow jazz piano", progress=progress)
-    player = out["player0"]
-    assert player["visible"] and player["value"].endswith(".wav") and "22050 Hz" in player["label"]
-    assert all(not out[f"player{k}"]["visible"] for k in range(1, H.MAX_SAMPLE_PLAYERS))
+    player = out["player0"]   # plain values (what an API caller gets): a path, then None for unused players
+    assert player.endswith(".wav") and all(out[f"player{k}"] is None for k in range(1, H.MAX_SAMPLE_PLAYERS))
     assert isinstance(out["trajectory"], Figure) and isinstance(out["spectrogram"], Figure)
     table = out["table"]
     assert table["NFE (field evaluations)"] == "4" and table["accepted steps"] == "4"
@@ -90,7 +89,7 @@ def test_fixed_seed_reproduces_and_json_replays(tiny_handlers):
 def test_several_samples_and_an_adaptive_solver(tiny_handlers):
     out = generate(tiny_handlers, text="waltz", num_samples=2, solver="dopri5", log10_rtol=-2, log10_atol=-2,
                    adherence=False)
-    assert [out[f"player{k}"]["visible"] for k in range(4)] == [True, True, False, False]
+    assert [out[f"player{k}"] is not None for k in range(4)] == [True, True, False, False]
     assert len(out["downloads"]) == 3  # two WAVs and the JSON
     first, second = (sf.read(p)[0] for p in out["downloads"][:2])
     assert not np.array_equal(first, second)  # two samples, two noises
@@ -210,7 +209,7 @@ def test_after_a_model_switch_every_tab_takes_its_defaults(tiny_handlers, tiny_b
 def test_handlers_keep_working_after_an_error(tiny_handlers):
     with pytest.raises(gr.Error):
         generate(tiny_handlers, text="x", chords="C:-1")
-    assert generate(tiny_handlers, text="x", adherence=False)["player0"]["visible"]
+    assert generate(tiny_handlers, text="x", adherence=False)["player0"].endswith(".wav")
 
 
 def test_stop_interrupts_a_running_solve(tiny_handlers):
@@ -227,8 +226,9 @@ def test_stop_interrupts_a_running_solve(tiny_handlers):
     nfe_calls = [d for _, d in progress.calls if d and d.startswith("NFE")]
     assert len(nfe_calls) == 1  # the solve stopped at its next evaluation
     # another session is unaffected, and the next request of this session runs (the flag is cleared)
-    assert tiny_handlers.generate(text="drone", request=other, progress=Recorder(), adherence=False)[0]["visible"]
-    assert tiny_handlers.generate(text="drone", request=request, progress=Recorder(), adherence=False)[0]["visible"]
+    assert tiny_handlers.generate(text="drone", request=other, progress=Recorder(), adherence=False)[0]
+    assert tiny_handlers.generate(text="drone", request=request, progress=Recorder(), adherence=False)[0]
+    assert tiny_handlers.stop(request).startswith("Nothing to stop")   # an idle session
 
 
 def test_stop_interrupts_a_comparison(tiny_handlers):
@@ -244,14 +244,14 @@ def test_compare_runs_each_solver_and_measures_error_against_the_tightest(tiny_h
     out = tiny_handlers.compare(text="lofi beat", chords="Am:0 F:1", seed=3, runs=["Euler 4", "Euler 8"],
                                 extra_runs="dopri5:1e-3", progress=progress)
     players, (rows, figure, status) = out[:H.MAX_COMPARE_RUNS], out[H.MAX_COMPARE_RUNS:]
-    assert [p["visible"] for p in players] == [True] * 3 + [False] * (H.MAX_COMPARE_RUNS - 3)
+    assert [p is not None for p in players] == [True] * 3 + [False] * (H.MAX_COMPARE_RUNS - 3)
     assert [r[0] for r in rows] == ["Euler 4", "Euler 8", "dopri5 1e-03"]
-    assert rows[0][2] == "4" and rows[1][2] == "8" and int(rows[2][2]) > 0
-    assert rows[2][4] == "0 (reference)"
-    assert float(rows[0][4]) > float(rows[1][4]) > 0  # Euler converges towards the reference
+    assert rows[0][1] == "4" and rows[1][1] == "8" and int(rows[2][1]) > 0
+    assert rows[2][2] == "0 (reference)"
+    assert float(rows[0][2]) > float(rows[1][2]) > 0  # Euler converges towards the reference
     assert isinstance(figure, Figure) and "reference: dopri5 1e-03" in status and "seed 3" in status
     # every run is a real clip of the same length, and different solvers give different audio
-    clips = [sf.read(p["value"])[0] for p in players[:3]]
+    clips = [sf.read(p)[0] for p in players[:3]]
     assert all(abs(len(c) / 22050 - TINY_DURATION) < 0.05 for c in clips)
     assert not np.array_equal(clips[0], clips[1])
     descs = [d for _, d in progress.calls if d]
@@ -264,8 +264,8 @@ def test_compare_reports_a_run_stopped_by_the_nfe_cap(tiny_handlers):
     out = tiny_handlers.compare(text="x", runs=["Euler 4"], extra_runs="dopri5:1e-8", max_nfe=6,
                                 progress=Recorder())
     rows = out[H.MAX_COMPARE_RUNS]
-    assert rows[1][-1] == "stopped at the NFE cap" and rows[1][2] == "> 6" and rows[0][4] == "0 (reference)"
-    assert [p["visible"] for p in out[:2]] == [True, False]  # one player: the finished run
+    assert rows[1][2] == "stopped at the NFE cap" and rows[1][1] == "> 6" and rows[0][2] == "0 (reference)"
+    assert [p is not None for p in out[:2]] == [True, False]  # one player: the finished run
     with pytest.raises(gr.Error) as info:  # no run finishes: reported against the cap
         tiny_handlers.compare(text="x", runs=[], extra_runs="dopri5:1e-8", max_nfe=6, progress=Recorder())
     assert info.value.message.startswith("max_nfe:") and "NFE cap" in info.value.title

@@ -9,6 +9,7 @@ import time
 
 import gradio as gr
 import pytest
+import soundfile as sf
 
 from demo import handlers as H
 from demo import models as M
@@ -56,7 +57,8 @@ def make_handlers(tiny_bundle_dir):
 
 
 def labels(h) -> dict:
-    return {value: label for label, value in h.models.menu()}
+    """Every model's label, offered in the menu or not (the unavailable ones are listed apart)."""
+    return {c.value: c.label(c.value == h.models.current.name) for c in h.models.choices}
 
 
 def generate(h, **kwargs):
@@ -150,7 +152,7 @@ def test_choosing_a_released_model_downloads_it_with_progress_and_makes_it_curre
     # Generate (no model named: the current one) and the previews use it
     player, stats, status = generate(h, text="upbeat jazz piano", chords="C:0 F:0.5", duration=1.0, solver="euler",
                                      steps=2)
-    assert "32000 Hz" in player["label"] and stats["model"] == RELEASED_REPO and status.startswith("Done in")
+    assert sf.info(player).samplerate == 32000 and stats["model"] == RELEASED_REPO and status.startswith("Done in")
     plot, summary = h.preview_chords("C:0 F:0.5", 1.0)
     assert summary.startswith("2 chord(s)")
 
@@ -159,7 +161,7 @@ def test_choosing_a_released_model_downloads_it_with_progress_and_makes_it_curre
     assert h.pipeline is start and [p.name for p in h.freed] == [RELEASED_REPO]
     served.clear_requests()
     player, stats, _ = generate(h, text="piano", duration=1.0, solver="euler", steps=2, model=RELEASED_REPO)
-    assert "32000 Hz" in player["label"] and h.models.current.name == RELEASED_REPO
+    assert sf.info(player).samplerate == 32000 and h.models.current.name == RELEASED_REPO
     assert [r for r in served.requests if "/resolve/" in r[1] and r[0] == "GET"] == []
     assert labels(h)[RELEASED_REPO] == f"{RELEASED_REPO} \u00b7 loaded"
 
@@ -208,14 +210,25 @@ def test_unavailable_and_unknown_models_are_refused_with_the_reason(make_handler
                                                       "HF_HUB_OFFLINE=1. Download it with `hf download ...`")])
     assert labels(h)[RELEASED_REPO] == f"{RELEASED_REPO} \u00b7 unavailable: offline (HF_HUB_OFFLINE=1)"
     assert "HF_HUB_OFFLINE=1" in h.unavailable_info()
-    with pytest.raises(gr.Error, match="unavailable: it is not downloaded and HF_HUB_OFFLINE=1"):
+    # the menu offers only what can be chosen; the unavailable model is listed apart, with its reason
+    assert [value for _, value in h.models.menu()] == [c.value for c in h.models.choices if c.available]
+    assert RELEASED_REPO not in dict((v, k) for k, v in h.models.menu()) and RELEASED_REPO in [c.value for c in h.models.choices]
+    assert "1 unavailable model is listed" in h.models.menu_info()
+    with pytest.raises(gr.Error, match="unavailable: it is not downloaded and HF_HUB_OFFLINE=1") as refused:
         generate(h, text="x", model=RELEASED_REPO)
+    assert "`" not in refused.value.message and "Download it with hf download ..." in refused.value.message
     with pytest.raises(gr.Error, match="model: unknown model 'x'"):
         generate(h, text="x", model="x")
     with pytest.warns(UserWarning, match="unavailable"):  # gr.Warning outside an event
         menu, *_ = h.select_model(RELEASED_REPO)
     assert menu["value"] == tiny_bundle_dir and h.models.current is h.models.start
     assert h.select_model(tiny_bundle_dir) == (gr.skip(),) * len(H.PAGE_UPDATES)   # already current: nothing changes
+
+
+def test_reasons_are_plain_text_in_a_toast():
+    assert M.plain("set `HF_TOKEN` (see **Settings**), then `hf download x`") == \
+        "set HF_TOKEN (see Settings), then hf download x"
+    assert M.plain("a snake_case_name stays") == "a snake_case_name stays"
 
 
 def test_short_reasons_for_the_menu():

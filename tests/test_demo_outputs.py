@@ -69,7 +69,7 @@ def test_wavs_hold_the_generated_audio(result, tmp_path):
 def test_json_record_replays_the_result_without_server_paths(result, example, tmp_path):
     inputs = O.replay_inputs(dict(text="jazz trio", chords="C:0 Am:1", drums=example["drums"], melody=example["melody"],
                                   duration=TINY_DURATION, bpm=120.0, meter="4/4", seed=4),
-                             GUIDANCE, SOLVER, 2, result, "tiny")
+                             GUIDANCE, SOLVER, 2, result, "tiny", normalize=True)
     assert set(inputs) == set(GENERATE_PARAMS) - {"adherence"}
     assert (inputs["solver"], inputs["steps"], inputs["seed"], inputs["random_seed"]) == ("euler", 3, 4, False)
     assert (inputs["w_all"], inputs["w_null"], inputs["null_auto"]) == (3.0, -2.0, True)
@@ -106,10 +106,15 @@ def test_window_rows_list_each_window_with_its_nfe():
     assert O.in_windows(one) == ""
 
 
-def test_players_show_the_files_and_hide_the_rest():
-    shown = O.players(["a.wav", "b.wav"], ["A", "B"], 4)
-    assert [(p["value"], p["visible"], p.get("label")) for p in shown] == [
-        ("a.wav", True, "A"), ("b.wav", True, "B"), (None, False, None), (None, False, None)]
+def test_players_are_plain_values_then_shown_and_labelled_on_the_page(tmp_path):
+    wavs = O.write_wavs(str(tmp_path), ["a", "b"], np.zeros((2, 2205), np.float32), 22050)
+    values = O.players(wavs, 4)
+    assert values == [wavs[0], wavs[1], None, None]        # what an API caller gets: paths, None
+    shown = O.player_updates(values, ["Sample 1", "Sample 2", "Sample 3", "Sample 4"])
+    assert [(u.get("visible"), u.get("label")) for u in shown] == [
+        (True, "Sample 1 \u00b7 22050 Hz"), (True, "Sample 2 \u00b7 22050 Hz"), (False, None), (False, None)]
+    assert O.player_updates([None, None], ["A", "B"])[0]["visible"] is True   # the first player stays, empty
+    assert O.audio_facts(wavs[0]) == (0.1, 22050) and O.audio_facts(str(tmp_path / "none.wav")) is None
 
 
 def test_stats_rows_describe_the_run(result):
@@ -139,13 +144,15 @@ def test_compare_rows_and_traces(tiny_handlers):
     comparison_capped = compare_solvers(tiny_handlers.pipeline, ["euler:2", SolverConfig("dopri5", rtol=1e-8,
                                         atol=1e-8, max_nfe=5)], text="beat", seed=1, duration=1.0, guidance=GUIDANCE)
     rows = O.compare_rows(["E2", "E4", "D"], comparison)
-    assert [r[:3] for r in rows] == [["E2", "euler, 2 steps", "2"], ["E4", "euler, 4 steps", "4"],
-                                     ["D", "dopri5, rtol 1e-05, atol 1e-05", str(runs[2].nfe)]]
-    assert rows[2][4] == "0 (reference)" and float(rows[0][4]) == pytest.approx(runs[0].rmse, rel=0.01)
-    assert float(rows[0][4]) > float(rows[1][4]) > 0
+    assert len(O.COMPARE_HEADERS) == len(O.COMPARE_WIDTHS) == 4 and all(len(r) == 4 for r in rows)
+    assert [r[:2] for r in rows] == [["E2", "2"], ["E4", "4"], ["D", str(runs[2].nfe)]]
+    assert rows[2][2] == "0 (reference)" and float(rows[0][2]) == pytest.approx(runs[0].rmse, rel=0.01)
+    assert float(rows[0][2]) > float(rows[1][2]) > 0
+    assert float(rows[0][3]) == pytest.approx(runs[0].result.timings["sampling"], abs=0.006)
     capped = O.compare_rows(["E2", "D"], comparison_capped)
-    assert capped[1] == ["D", "dopri5, rtol 1e-08, atol 1e-08", "> 5", "", "", "stopped at the NFE cap"]
-    assert capped[0][4] == "0 (reference)"
+    assert capped[1] == ["D", "> 5", "stopped at the NFE cap", ""]
+    assert capped[0][2] == "0 (reference)"
+    assert O.compare_warnings(comparison) == list(runs[0].result.warnings)
     traces = O.run_traces(["E2", "E4", "D"], comparison)
     assert [(t.label, t.method, t.nfe, t.is_reference) for t in traces] == [
         ("E2", "euler", 2, False), ("E4", "euler", 4, False), ("D", "dopri5", runs[2].nfe, True)]

@@ -6,21 +6,14 @@ import logging
 import pickle
 import types
 
+import gradio as gr
 import pytest
 
+from demo import runs
 from demo import runtime as R
 
 from jasco_core.solvers import SolverConfig
-
-
-class Recorder:
-    """Stands in for gr.Progress: records (fraction, description)."""
-
-    def __init__(self):
-        self.calls = []
-
-    def __call__(self, fraction, desc=None, **_):
-        self.calls.append((fraction, desc))
+from tests.conftest import Recorder
 
 
 def test_cancel_flags_are_per_session():
@@ -31,6 +24,34 @@ def test_cancel_flags_are_per_session():
     assert stopped_a() and not stopped_b()
     assert not flags.start(a)() and not stopped_a()  # a new request of the session clears its flag
     assert flags.key(None) == "local" == flags.key(types.SimpleNamespace(session_hash=None))
+
+
+def test_stop_says_where_the_solve_stopped_and_that_an_idle_page_has_nothing_to_stop(tiny_handlers):
+    flags = R.CancelFlags()
+    session = types.SimpleNamespace(session_hash="s")
+    assert flags.stop(session) == runs.NOTHING_TO_STOP == flags.stop_status(session)   # idle
+    stopped = flags.start(session)
+    seen = []
+
+    def press_stop(n):
+        if n == 3:
+            seen.append(flags.stop(session))     # the Stop button, during the solve
+
+    report = R.SolveProgress(Recorder(press_stop), stopped, 1.0)
+    with pytest.raises(gr.Error, match="stopped"):
+        with R.page_errors(stopped):
+            tiny_handlers.pipeline.generate("piano", solver=SolverConfig("euler", steps=8), seed=0, duration=1.0,
+                                            progress=report)
+    assert seen == [runs.STOPPING]
+    assert flags.stop_status(session, timeout=1.0) == "Stopped at NFE 3, t = 0.250."
+    assert flags.outcome(session) == ("stopped", "")
+    assert flags.stop(session) == runs.NOTHING_TO_STOP                                 # over: idle again
+    # a refused value is recorded too (the page's status line and Stop know the request is over)
+    refused = flags.start(session)
+    with pytest.raises(gr.Error, match="seed: "):
+        with R.page_errors(refused):
+            tiny_handlers.pipeline.generate("piano", seed=-1, duration=1.0)
+    assert flags.outcome(session)[0] == "error" and flags.outcome(session)[1].startswith("seed: ")
 
 
 def test_progress_follows_a_real_solve(tiny_handlers):
