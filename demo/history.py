@@ -73,12 +73,12 @@ def render(history: tp.Sequence[dict]) -> str:
     for e in history:
         seconds = f"{e['seconds']:.2f}" if isinstance(e.get("seconds"), (int, float)) else ""
         link = (f"<a href='gradio_api/file={urllib.parse.quote(e['json'])}' download="
-                f"'{html.escape(os.path.basename(e['json']))}'>JSON</a>")
+                f"'{html.escape(os.path.basename(e['json']))}'>open</a>")
         prompt = html.escape(e["text"]) or "<i>(no prompt)</i>"
         rows.append(f"<tr><td>{e['run']}</td><td>{prompt}</td><td>{html.escape(str(e['seed']))}</td>"
                     f"<td>{html.escape(e['solver'])}</td><td>{html.escape(str(e['nfe']))}</td><td>{seconds}</td>"
                     f"<td>{link}</td></tr>")
-    head = "".join(f"<th>{h}</th>" for h in ("#", "prompt", "seed", "solver", "NFE", "s", "parameters"))
+    head = "".join(f"<th>{h}</th>" for h in ("#", "prompt", "seed", "solver", "NFE", "s", "JSON"))
     return (f"<table class='history-table'><colgroup><col style='width:7%'><col style='width:33%'>"
             f"<col style='width:16%'><col style='width:14%'><col style='width:9%'><col style='width:9%'>"
             f"<col style='width:12%'></colgroup><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
