@@ -11,9 +11,12 @@ import typing as tp
 
 import gradio as gr
 
-from jasco_core.solvers import FIXED_STEP_METHODS, METHODS
+from jasco_core.solvers import METHODS
 
+from . import inputs as I
+from . import page
 from .components import CheckedDropdown, CheckedNumber, CheckedSlider
+from .cost import compare_cost_text, solver_cost_text
 from .handlers import DemoHandlers
 from .inputs import LOG10_TOL_RANGE, MAX_NFE_LIMIT, MIN_DURATION, W_ALL_RANGE, W_TEXT_RANGE, UIDefaults
 
@@ -31,6 +34,7 @@ class Conditions(tp.NamedTuple):
     drums: gr.Audio
     melody: gr.File
     note: gr.Markdown  # what the current model ignores
+    files: gr.Accordion  # "Drums and melody": opened when an example or a replay loads a file
 
 
 def conditions(h: DemoHandlers, duration: gr.components.Component, prefix: str, open_files: bool) -> Conditions:
@@ -48,19 +52,17 @@ def conditions(h: DemoHandlers, duration: gr.components.Component, prefix: str, 
                                 allow_custom_value=True, scale=1, min_width=110, info="for bars")
     chord_plot = gr.Plot(label="Chord timeline", show_label=False, visible=False, elem_id=f"{prefix}chord-plot")
     chord_note = gr.Markdown(elem_classes="preview-note")
-    with gr.Accordion("Drums and melody (optional)", open=open_files):
+    with gr.Accordion("Drums and melody (optional)", open=open_files, elem_id=f"{prefix}files") as files:
         with gr.Row():
             drums = gr.Audio(label="Drums: upload a loop or record one", sources=["upload", "microphone"],
                              type="filepath", elem_id=f"{prefix}drums")
             melody = gr.File(label="Melody: audio, MIDI (.mid) or salience (.npy/.pt [53, T])",
                              file_types=MELODY_TYPES, type="filepath", elem_id=f"{prefix}melody")
-        with gr.Row():
-            with gr.Column(min_width=200):
-                drums_plot = gr.Plot(label="Drums preview", show_label=False, visible=False)
-                drums_note = gr.Markdown(elem_classes="preview-note")
-            with gr.Column(min_width=200):
-                melody_plot = gr.Plot(label="Melody preview", show_label=False, visible=False)
-                melody_note = gr.Markdown(elem_classes="preview-note")
+        # one above the other, each the column's full width (side by side they were too narrow to read)
+        drums_plot = gr.Plot(label="Drums preview", show_label=False, visible=False, elem_id=f"{prefix}drums-plot")
+        drums_note = gr.Markdown(elem_classes="preview-note")
+        melody_plot = gr.Plot(label="Melody preview", show_label=False, visible=False, elem_id=f"{prefix}melody-plot")
+        melody_note = gr.Markdown(elem_classes="preview-note")
         note = gr.Markdown(h.conditions_note(), elem_id=f"{prefix}conditions-note")
 
     preview = dict(queue=True, concurrency_id="preview", concurrency_limit=PREVIEW_CONCURRENCY,
@@ -72,7 +74,7 @@ def conditions(h: DemoHandlers, duration: gr.components.Component, prefix: str, 
           outputs=[drums_plot, drums_note], api_name=f"{prefix}preview_drums", **preview)
     gr.on([melody.change, duration.change], h.preview_melody, inputs=[melody, duration],
           outputs=[melody_plot, melody_note], api_name=f"{prefix}preview_melody", **preview)
-    return Conditions(text, chords, bpm, meter, drums, melody, note)
+    return Conditions(text, chords, bpm, meter, drums, melody, note, files)
 
 
 def duration_slider(d: UIDefaults, elem_id: str) -> CheckedSlider:
@@ -93,8 +95,17 @@ def weight_sliders(d: UIDefaults, prefix: str, **info) -> tp.Tuple[CheckedSlider
     return w_all, w_text
 
 
-def sampling_controls(h: DemoHandlers, prefix: str) -> tp.Dict[str, gr.components.Component]:
-    """The 'Guidance' and 'Solver' accordions: the components of `inputs.SAMPLING_PARAMS`, by name."""
+def solver_choices(d: UIDefaults) -> tp.List[tp.Tuple[str, str]]:
+    """The Method menu: the named presets (with what they are for the model) then every method."""
+    presets = dict(d.presets)
+    named = [(f"{name} · {presets[name].label}", name) for name in I.NAMED_SOLVERS if name in presets]
+    return named + [(m, m) for m in METHODS]
+
+
+def sampling_controls(h: DemoHandlers, prefix: str, duration: tp.Optional[gr.components.Component] = None,
+                      samples: tp.Optional[gr.components.Component] = None) -> tp.Dict[str, gr.components.Component]:
+    """The 'Guidance' and 'Solver' accordions: the components of `inputs.SAMPLING_PARAMS`, by name,
+    and the solver's cost estimate (`cost`), which follows `duration` and `samples` when given."""
     d = h.defaults
     with gr.Accordion("Guidance", open=False):
         gr.Markdown("v = w_all \u00b7 v(all conditions) + w_text \u00b7 v(text only) + w_null \u00b7 v(nothing)")
@@ -108,25 +119,77 @@ def sampling_controls(h: DemoHandlers, prefix: str) -> tp.Dict[str, gr.component
             w_null = CheckedSlider(-20, 5, value=d.w_null, step=0.25, label="w_null", interactive=not d.null_auto,
                                    elem_id=f"{prefix}w_null")
     with gr.Accordion("Solver", open=False):
-        fixed = d.solver in FIXED_STEP_METHODS
+        fixed, adaptive = I.solver_visibility(d.solver)
         with gr.Row():
-            solver = CheckedDropdown(list(METHODS), value=d.solver, label="Method", elem_id=f"{prefix}solver",
-                                     info="euler/midpoint/rk4: fixed steps; dopri5/bosh3/adaptive_heun: adaptive")
+            solver = CheckedDropdown(solver_choices(d), value=d.solver, label="Method", elem_id=f"{prefix}solver",
+                                     allow_custom_value=True,
+                                     info="fast: this model's 10-evaluation solver; reference: the original's dopri5 "
+                                          "1e-5; euler/midpoint/rk4: fixed steps; dopri5/bosh3/adaptive_heun: adaptive; "
+                                          "or type a spec such as midpoint:5/sway=-1")
             max_nfe = CheckedNumber(label="NFE cap", value=d.max_nfe, precision=0, minimum=1, maximum=MAX_NFE_LIMIT,
-                                    elem_id=f"{prefix}max_nfe", info="stop a solve after this many evaluations "
-                                    "(per window of a long clip)")
-        steps = CheckedSlider(1, 200, value=max(1, min(d.steps, 200)), step=1, label="Steps", visible=fixed,
-                              elem_id=f"{prefix}steps")
+                                    elem_id=f"{prefix}max_nfe", elem_classes=page.WHOLE,
+                                    info="stop a solve after this many evaluations (per window of a long clip)")
+        with gr.Row():
+            steps = CheckedSlider(1, 200, value=max(1, min(d.steps, 200)), step=1, label="Steps", visible=fixed,
+                                  elem_id=f"{prefix}steps")
+            schedule = CheckedDropdown(I.SCHEDULE_CHOICES, value=d.schedule, label="Time grid", visible=fixed,
+                                       allow_custom_value=True, elem_id=f"{prefix}schedule",
+                                       info="where the steps fall on [0, 1]: sway / power put more near the noise; "
+                                            "or type times such as 0, 0.1, 0.4, 1")
         with gr.Row():
             lo, hi = LOG10_TOL_RANGE
-            log10_rtol = CheckedSlider(lo, hi, value=d.log10_rtol, step=0.5, label="rtol = 10^x", visible=not fixed,
+            log10_rtol = CheckedSlider(lo, hi, value=d.log10_rtol, step=0.5, label="rtol = 10^x", visible=adaptive,
                                        info="smaller: more accurate, more NFE", elem_id=f"{prefix}log10_rtol")
-            log10_atol = CheckedSlider(lo, hi, value=d.log10_atol, step=0.5, label="atol = 10^x", visible=not fixed,
+            log10_atol = CheckedSlider(lo, hi, value=d.log10_atol, step=0.5, label="atol = 10^x", visible=adaptive,
                                        elem_id=f"{prefix}log10_atol")
+        cost = gr.Markdown(elem_id=f"{prefix}solver_cost", elem_classes="preview-note")  # filled below
     small = dict(api_visibility="undocumented", queue=False, show_progress="hidden")
     gr.on([w_all.change, w_text.change, null_auto.change], h.null_weight, inputs=[w_all, w_text, null_auto],
           outputs=[w_null], api_name=f"{prefix}null_weight", **small)
-    solver.change(h.solver_controls, inputs=[solver], outputs=[steps, log10_rtol, log10_atol],
+    solver.change(h.solver_controls, inputs=[solver], outputs=[steps, schedule, log10_rtol, log10_atol],
                   api_name=f"{prefix}solver_controls", **small)
-    return dict(w_all=w_all, w_text=w_text, null_auto=null_auto, w_null=w_null, solver=solver, steps=steps,
-                log10_rtol=log10_rtol, log10_atol=log10_atol, max_nfe=max_nfe)
+    controls = dict(w_all=w_all, w_text=w_text, null_auto=null_auto, w_null=w_null, solver=solver, steps=steps,
+                    schedule=schedule, log10_rtol=log10_rtol, log10_atol=log10_atol, max_nfe=max_nfe)
+    extra = [c for c in (duration, samples) if c is not None]
+
+    def show_cost(*values):
+        named = dict(zip(I.SAMPLING_PARAMS, values))
+        rest = dict(zip([k for k, c in (("duration", duration), ("samples", samples)) if c is not None],
+                        values[len(I.SAMPLING_PARAMS):]))
+        ui = UIDefaults.from_pipeline(h.pipeline, h.models.current.name)
+        try:
+            terms = len(I.sampling(ui, *values[:len(I.SAMPLING_PARAMS)])[0].active_terms())
+        except Exception:  # noqa: BLE001 (a refused weight: the request will say so)
+            terms = 3
+        return solver_cost_text(h.models.current.speed, lambda: I.sampling(ui, *named.values())[1],
+                                rest.get("duration", ui.duration), rest.get("samples", 1), terms)
+
+    sources = [controls[name] for name in I.SAMPLING_PARAMS] + extra
+    gr.on([c.change for c in sources], show_cost, inputs=sources, outputs=[cost], api_visibility="private",
+          queue=False, show_progress="hidden")
+    cost.value = show_cost(*(getattr(d, name) for name in I.SAMPLING_PARAMS),
+                           *([d.duration] if duration is not None else []), *([1] if samples is not None else []))
+    controls["cost"] = cost
+    return controls
+
+
+def compare_cost(h: DemoHandlers, runs, extra_runs, max_nfe, duration, w_all, w_text) -> gr.Markdown:
+    """The Compare tab's cost estimate: each run's NFE and seconds and the total, following the
+    runs, the cap, the duration and the weights (which set the guidance terms per evaluation)."""
+    note = gr.Markdown(elem_id="cmp-cost", elem_classes="preview-note")
+
+    def show(runs_value, extra, cap, seconds, w_all_value, w_text_value):
+        ui = UIDefaults.from_pipeline(h.pipeline, h.models.current.name)
+        try:
+            plan = I.compare_runs(runs_value, extra, I.nfe_cap(cap), ui.presets_dict)
+            terms = len(I.guidance(w_all_value, w_text_value, True, None).active_terms())
+            return compare_cost_text(h.models.current.speed, plan, float(seconds), terms)
+        except Exception as err:  # noqa: BLE001 (the request itself reports a bad value)
+            return f"Cost: \u2014 ({getattr(err, 'message', 'check the runs')})"
+
+    sources = [runs, extra_runs, max_nfe, duration, w_all, w_text]
+    gr.on([c.change for c in sources], show, inputs=sources, outputs=[note], api_visibility="private", queue=False,
+          show_progress="hidden")
+    d = h.defaults
+    note.value = show(I.DEFAULT_COMPARE_RUNS, "", d.max_nfe, d.duration, d.w_all, d.w_text)
+    return note

@@ -21,13 +21,14 @@ import typing as tp
 import gradio as gr
 import numpy as np
 
+from jasco_core import metrics
 from jasco_core.errors import FieldError
 from jasco_core.pipeline import Pipeline, unload_pipeline
-from jasco_core.solvers import FIXED_STEP_METHODS
 
+from . import cost
 from . import inputs as I
 from . import outputs as O
-from . import plots, solve_plots
+from . import music_plots, plots, solve_plots
 from . import runtime as R
 from .edit import EditHandlers
 from .inputs import MAX_COMPARE_RUNS, MAX_SAMPLE_PLAYERS, MIN_DURATION, SAMPLING_PARAMS, W_ALL_RANGE, W_TEXT_RANGE, UIDefaults
@@ -112,7 +113,7 @@ class DemoHandlers:
         and the guidance and solver controls of every tab, set to the model's defaults."""
         d = UIDefaults.from_pipeline(self.pipeline, self.models.current.name)
         top = max(d.max_duration, MIN_DURATION + 0.5)
-        fixed = d.solver in FIXED_STEP_METHODS
+        fixed, adaptive = I.solver_visibility(d.solver)
         # a fresh update per output: Gradio consumes an update's value as it sends it
         def duration():
             return gr.update(maximum=top, value=d.duration, interactive=d.duration_adjustable)
@@ -124,8 +125,9 @@ class DemoHandlers:
                                  maximum=max(W_TEXT_RANGE[1], d.w_text)),
                 null_auto=gr.update(value=d.null_auto), w_null=gr.update(value=d.w_null, interactive=not d.null_auto),
                 solver=gr.update(value=d.solver), steps=gr.update(value=max(1, min(d.steps, 200)), visible=fixed),
-                log10_rtol=gr.update(value=d.log10_rtol, visible=not fixed),
-                log10_atol=gr.update(value=d.log10_atol, visible=not fixed), max_nfe=gr.update(value=d.max_nfe))
+                schedule=gr.update(value=d.schedule, visible=fixed),
+                log10_rtol=gr.update(value=d.log10_rtol, visible=adaptive),
+                log10_atol=gr.update(value=d.log10_atol, visible=adaptive), max_nfe=gr.update(value=d.max_nfe))
         note = self.conditions_note()
         updates = {"model": gr.update(choices=self.models.menu(), value=self.models.current.name),
                    "info": self.model_info(), "generate.duration": duration(), "compare.duration": duration(),
@@ -144,8 +146,8 @@ class DemoHandlers:
     def generate(self, text: str = "", chords: str = "", drums=None, melody=None, duration: float = None,
                  bpm: float = 120.0, meter: str = "4/4", w_all: float = None, w_text: float = None,
                  null_auto: bool = None, w_null: float = None, solver: str = None, steps: int = None,
-                 log10_rtol: float = None, log10_atol: float = None, max_nfe: int = None, seed: int = 0,
-                 random_seed: bool = True, num_samples: int = 1, model: str = None, adherence: bool = True,
+                 schedule: str = None, log10_rtol: float = None, log10_atol: float = None, max_nfe: int = None,
+                 seed: int = 0, random_seed: bool = True, num_samples: int = 1, model: str = None, adherence: bool = True,
                  normalize: bool = True, request: gr.Request = None, progress=gr.Progress()):
         """Generate music from a prompt and optional chords, drums and melody.
 
@@ -163,8 +165,8 @@ class DemoHandlers:
             d = UIDefaults.from_pipeline(ref.pipeline, ref.name)
             args = I.request_args(text, chords, drums, melody, d.duration if duration is None else duration, bpm,
                                   meter, seed, random_seed, max_duration=d.max_duration)
-            guidance, solver_cfg = I.sampling(d, w_all, w_text, null_auto, w_null, solver, steps, log10_rtol,
-                                              log10_atol, max_nfe)
+            guidance, solver_cfg = I.sampling(d, w_all, w_text, null_auto, w_null, solver, steps, schedule,
+                                              log10_rtol, log10_atol, max_nfe)
             samples = I.num_samples(num_samples)
             report = R.SolveProgress(progress, stopped, solver_cfg.end_time)
             progress(0.0, desc="encoding the prompt and conditions")
@@ -179,7 +181,9 @@ class DemoHandlers:
         replay = O.replay_inputs(args, guidance, solver_cfg, samples, result, ref.name, normalize=bool(normalize))
         record = O.write_record(os.path.join(folder, f"{stem}_parameters.json"), result, replay, wavs)
         trajectory_fig = O.trajectory_figure(result, trace)
-        spectrogram_fig = plots.spectrogram_figure(audio, result.sample_rate)
+        heard = metrics.detections(result.audio[0], result.sample_rate, result.previews) if adherence else None
+        spectrogram_fig = music_plots.spectrogram_figure(audio, result.sample_rate, timeline=result.previews,
+                                                         detections=heard)
         rows = (O.stats_rows(result, ref.pipeline.name, solver_cfg, guidance) + O.window_rows(result, ref.pipeline.frame_rate)
                 + level_rows + (O.adherence_rows(result) if adherence else []))
         total = time.perf_counter() - started
@@ -212,10 +216,14 @@ class DemoHandlers:
             guidance = I.guidance(d.w_all if w_all is None else w_all, d.w_text if w_text is None else w_text,
                                   True, None)
             cap = I.nfe_cap(d.max_nfe if max_nfe is None else max_nfe)
-            plan = I.compare_runs(I.DEFAULT_COMPARE_RUNS if runs is None else runs, extra_runs, cap)
+            plan = I.compare_runs(I.DEFAULT_COMPARE_RUNS if runs is None else runs, extra_runs, cap, d.presets_dict)
             n = len(plan)
-            reporters = [R.SolveProgress(progress, stopped, cfg.end_time, offset=i / n, scale=1.0 / n,
-                                         prefix=f"run {i + 1}/{n} ({label}): ") for i, (label, cfg) in enumerate(plan)]
+            # the progress bar moves by expected evaluations, not by runs (a dopri5 run is most of the work)
+            weights = [cost.expected_nfe(cfg, ref.speed.nfe_seen.get(cost.solver_key(cfg)))[0] for _, cfg in plan]
+            starts = np.cumsum([0, *weights]) / max(sum(weights), 1)
+            reporters = [R.SolveProgress(progress, stopped, cfg.end_time, offset=float(starts[i]),
+                                         scale=float(starts[i + 1] - starts[i]), prefix=f"run {i + 1}/{n} ({label}): ")
+                         for i, (label, cfg) in enumerate(plan)]
             progress(0.0, desc=f"run 1/{n}")
             comparison = R.compare(ref, [cfg for _, cfg in plan], dict(args, guidance=guidance), reporters)
 
@@ -283,7 +291,7 @@ class DemoHandlers:
         d = UIDefaults.from_pipeline(self.pipeline, self.models.current.name)
         try:
             cap = I.nfe_cap(d.max_nfe if max_nfe is None else max_nfe)
-            plan = I.compare_runs(I.DEFAULT_COMPARE_RUNS if runs is None else runs, extra_runs, cap)
+            plan = I.compare_runs(I.DEFAULT_COMPARE_RUNS if runs is None else runs, extra_runs, cap, d.presets_dict)
         except FieldError as err:
             return _problem(err)
         return f"{len(plan)} run{'s' if len(plan) > 1 else ''}: " + ", ".join(html.escape(label) for label, _ in plan)
@@ -301,9 +309,11 @@ class DemoHandlers:
 
     @staticmethod
     def solver_controls(solver: str = "euler"):
-        """Show `steps` for fixed-step methods and `rtol`/`atol` for adaptive ones."""
-        fixed = solver in FIXED_STEP_METHODS
-        return gr.update(visible=fixed), gr.update(visible=not fixed), gr.update(visible=not fixed)
+        """Show `steps` and the time grid for fixed-step methods, `rtol`/`atol` for adaptive ones,
+        neither for a preset ('fast', 'reference') or a typed spec."""
+        fixed, adaptive = I.solver_visibility(solver)
+        return (gr.update(visible=fixed), gr.update(visible=fixed), gr.update(visible=adaptive),
+                gr.update(visible=adaptive))
 
     @staticmethod
     def copy_settings(*values):

@@ -23,7 +23,8 @@ import soundfile as sf
 from jasco_core.errors import FieldError
 from jasco_core.guidance import Guidance
 from jasco_core.pipeline import Pipeline
-from jasco_core.solvers import PRESETS, SolverConfig, SolverConfigError
+from jasco_core.schedules import schedule_text
+from jasco_core.solvers import FIXED_STEP_METHODS, METHODS, PRESETS, SolverConfig, SolverConfigError
 
 MAX_SAMPLE_PLAYERS = 4      # audio players on the Generate tab (one per sample)
 MAX_COMPARE_RUNS = 8        # audio players on the Compare tab (one per run)
@@ -35,10 +36,15 @@ W_ALL_RANGE, W_TEXT_RANGE = (0.0, 10.0), (-10.0, 10.0)   # the weight sliders (w
 MAX_NFE_LIMIT = 5000        # the page's NFE cap (a shared server: no runaway solves)
 MAX_SEED = 2**31 - 1
 
-# Compare tab: each distinct preset of the library once, in its order ("reference" repeats dopri5 1e-5)
-COMPARE_PRESETS: tp.List[str] = [name for i, (name, cfg) in enumerate(PRESETS.items())
-                                 if cfg not in list(PRESETS.values())[:i]]
-DEFAULT_COMPARE_RUNS = ["Euler 4", "Euler 8", "Euler 16", "Midpoint 8", "dopri5 1e-3", "dopri5 1e-5"]
+# Solver presets offered by name on every tab ("fast" is the loaded model's fitted solver when it has one)
+NAMED_SOLVERS = ("fast", "reference")
+# Compare tab: "fast" and "reference", then each other distinct preset of the library once, in its order
+COMPARE_PRESETS: tp.List[str] = [*NAMED_SOLVERS, *(name for i, (name, cfg) in enumerate(PRESETS.items())
+                                                   if name not in NAMED_SOLVERS and cfg not in list(PRESETS.values())[:i]
+                                                   and cfg != PRESETS["reference"])]
+DEFAULT_COMPARE_RUNS = ["Euler 4", "Euler 8", "Euler 16", "Midpoint 8", "fast", "dopri5 1e-3", "reference"]
+# the Time grid menu (any other grid can be typed: 'sway=-0.6', 'power=1.5', '0, 0.1, 0.4, 1')
+SCHEDULE_CHOICES = ["uniform", "sway=-1", "sway=-0.8", "cosine", "power=2"]
 
 # field (a page parameter, or a library field, dotted for part of an argument) -> the control's label
 FIELD_LABELS = {
@@ -46,6 +52,7 @@ FIELD_LABELS = {
     "drums": "Drums", "melody": "Melody", "duration": "Duration", "guidance": "Guidance weights",
     "guidance.all": "w_all", "guidance.text": "w_text", "guidance.null": "w_null",
     "solver": "Solver", "solver.method": "Solver", "solver.steps": "Steps", "solver.rtol": "rtol",
+    "solver.schedule": "Time grid", "schedule": "Time grid",
     "solver.atol": "atol", "solver.max_nfe": "NFE cap", "seed": "Seed", "num_samples": "Number of samples",
     "model": "Model", "max_nfe": "NFE cap", "steps": "Steps", "rtol": "rtol", "atol": "atol",
     "log10_rtol": "rtol", "log10_atol": "atol", "w_all": "w_all", "w_text": "w_text", "w_null": "w_null",
@@ -53,11 +60,13 @@ FIELD_LABELS = {
     "audio": "Audio to edit", "start": "Start (s)", "end": "End (s)", "seconds": "Extend by (s)",
 }
 # the guidance and solver controls of a tab, in the order of the handlers' parameters
-SAMPLING_PARAMS = ("w_all", "w_text", "null_auto", "w_null", "solver", "steps", "log10_rtol", "log10_atol", "max_nfe")
+SAMPLING_PARAMS = ("w_all", "w_text", "null_auto", "w_null", "solver", "steps", "schedule", "log10_rtol", "log10_atol",
+                   "max_nfe")
 # library field -> the page parameter that holds it, where their names differ
 PAGE_FIELDS = {
     "guidance.all": "w_all", "guidance.text": "w_text", "guidance.null": "w_null", "solver.method": "solver",
     "solver.steps": "steps", "solver.rtol": "rtol", "solver.atol": "atol", "solver.max_nfe": "max_nfe",
+    "solver.schedule": "schedule",
 }
 
 
@@ -182,26 +191,47 @@ def guidance(w_all, w_text, null_auto, w_null) -> Guidance:
     return Guidance(all=w_all, text=w_text, null=null)
 
 
-def sampling(d: "UIDefaults", w_all, w_text, null_auto, w_null, solver, steps, log10_rtol, log10_atol,
+def sampling(d: "UIDefaults", w_all, w_text, null_auto, w_null, solver, steps, schedule, log10_rtol, log10_atol,
              max_nfe) -> tp.Tuple[Guidance, SolverConfig]:
     """A tab's guidance and solver controls (`SAMPLING_PARAMS`; None: the model's default, `d`)."""
     pick = lambda value, default: default if value is None else value  # noqa: E731
     return (guidance(pick(w_all, d.w_all), pick(w_text, d.w_text), pick(null_auto, d.null_auto), pick(w_null, d.w_null)),
-            solver_config(pick(solver, d.solver), pick(steps, d.steps), pick(log10_rtol, d.log10_rtol),
-                          pick(log10_atol, d.log10_atol), pick(max_nfe, d.max_nfe)))
+            solver_config(pick(solver, d.solver), pick(steps, d.steps), pick(schedule, d.schedule),
+                          pick(log10_rtol, d.log10_rtol), pick(log10_atol, d.log10_atol), pick(max_nfe, d.max_nfe),
+                          presets=d.presets_dict))
+
+
+def solver_visibility(solver: tp.Optional[str]) -> tp.Tuple[bool, bool]:
+    """(show steps and time grid, show tolerances) for a Method value: neither for a preset or a spec."""
+    method = (solver or "").strip().lower() if isinstance(solver, str) else ""
+    return method in FIXED_STEP_METHODS, method in METHODS and method not in FIXED_STEP_METHODS
 
 
 def nfe_cap(value) -> int:
     return number("max_nfe", value, f"an integer from 1 to {MAX_NFE_LIMIT}", 1, MAX_NFE_LIMIT, integer=True)
 
 
-def solver_config(method, steps, log10_rtol, log10_atol, max_nfe) -> SolverConfig:
-    """The solver controls: a method, its steps (fixed-step) or log10 tolerances (adaptive), a cap."""
+def solver_config(method, steps, schedule, log10_rtol, log10_atol, max_nfe,
+                  presets: tp.Optional[tp.Mapping[str, SolverConfig]] = None) -> SolverConfig:
+    """The solver controls: a method, its steps and time grid (fixed-step) or log10 tolerances
+    (adaptive), a cap. `method` may also name a preset ('fast', 'reference': its own settings, the
+    others ignored; `presets`: the model's) or be a full spec such as 'midpoint:5/sway=-1' (API)."""
+    cap = nfe_cap(max_nfe)
+    named = PRESETS if presets is None else presets
+    if isinstance(method, str) and (method.strip().lower() not in METHODS):
+        try:
+            return SolverConfig.parse(method, max_nfe=cap, presets=named)
+        except SolverConfigError as err:
+            raise FieldError("solver", f"expected a method ({', '.join(METHODS)}), a preset "
+                             f"({', '.join(NAMED_SOLVERS)}) or a spec such as 'midpoint:5/sway=-1'; {err.message}") from None
     lo, hi = LOG10_TOL_RANGE
     tolerance = f"log10(%s) between {lo:g} and {hi:g}, e.g. -4 for 1e-4"
     rtol = 10.0 ** number("rtol", log10_rtol, tolerance % "rtol", lo, hi)
     atol = 10.0 ** number("atol", log10_atol, tolerance % "atol", lo, hi)
-    return SolverConfig(method=method, steps=steps, rtol=rtol, atol=atol, max_nfe=nfe_cap(max_nfe))
+    fixed = isinstance(method, str) and method.strip().lower() in FIXED_STEP_METHODS
+    grid = (text("schedule", schedule).strip() or "uniform") if fixed and not isinstance(schedule, (list, tuple)) \
+        else (schedule if fixed else "uniform")
+    return SolverConfig(method=method, steps=steps, rtol=rtol, atol=atol, max_nfe=cap, schedule=grid)
 
 
 def api_params(fn: tp.Callable) -> tp.List[str]:
@@ -217,23 +247,29 @@ def num_samples(value) -> int:
 
 
 def run_label(config: SolverConfig) -> str:
-    """A typed run's label: 'rk4 8', 'bosh3 1e-04'."""
-    return f"{config.method} {config.steps}" if config.is_fixed_step else f"{config.method} {config.rtol:.0e}"
+    """A typed run's label: 'rk4 8', 'midpoint 5 sway=-1', 'bosh3 1e-04'."""
+    if not config.is_fixed_step:
+        return f"{config.method} {config.rtol:.0e}"
+    grid = "" if config.schedule == "uniform" else (" fitted" if isinstance(config.schedule, tuple) else f" {config.schedule}")
+    return f"{config.method} {config.steps}{grid}"
 
 
-def compare_runs(runs, extra_runs, max_nfe: int) -> tp.List[tp.Tuple[str, SolverConfig]]:
-    """Presets ticked on the page plus typed runs ('rk4:8, bosh3:1e-4') -> labelled solver settings,
-    each distinct setting once, with the NFE cap (at least what a fixed-step run needs)."""
+def compare_runs(runs, extra_runs, max_nfe: int,
+                 presets: tp.Optional[tp.Mapping[str, SolverConfig]] = None) -> tp.List[tp.Tuple[str, SolverConfig]]:
+    """Presets ticked on the page plus typed runs ('rk4:8, midpoint:5/sway=-1, bosh3:1e-4') ->
+    labelled solver settings, each distinct setting once, with the NFE cap (at least what a
+    fixed-step run needs). `presets`: the loaded model's (its own "fast")."""
+    named = PRESETS if presets is None else presets
     plan: tp.List[tp.Tuple[str, SolverConfig]] = []
     for name in runs or []:
         if name not in COMPARE_PRESETS:
             raise FieldError("runs", f"unknown preset {name!r}; expected some of {', '.join(COMPARE_PRESETS)}")
-        plan.append((name, SolverConfig.parse(name, max_nfe=max_nfe)))
+        plan.append((name, SolverConfig.parse(name, max_nfe=max_nfe, presets=named)))
     # runs are separated by ',' ';' or a space before the next method's name ('Euler 4' stays one run)
     for token in re.split(r"\s*[,;]\s*|\s+(?=[A-Za-z])", text("extra_runs", extra_runs).strip()):
         if token:
             try:
-                config = SolverConfig.parse(token, max_nfe=max_nfe)
+                config = SolverConfig.parse(token, max_nfe=max_nfe, presets=named)
             except SolverConfigError as err:
                 raise FieldError("extra_runs", err.message) from None
             plan.append((run_label(config), config))
@@ -272,6 +308,7 @@ class UIDefaults:
     null_auto: bool
     solver: str
     steps: int
+    schedule: str
     log10_rtol: float
     log10_atol: float
     max_nfe: int
@@ -283,6 +320,11 @@ class UIDefaults:
     random_seed: bool = True
     num_samples: int = 1
     adherence: bool = True
+    presets: tp.Tuple[tp.Tuple[str, SolverConfig], ...] = tuple(PRESETS.items())   # the model's, "fast" its own
+
+    @property
+    def presets_dict(self) -> tp.Dict[str, SolverConfig]:
+        return dict(self.presets)
 
     @property
     def duration_adjustable(self) -> bool:
@@ -297,5 +339,6 @@ class UIDefaults:
             duration=float(min(d.duration, pipe.max_duration, MAX_PAGE_DURATION)),
             max_duration=float(min(pipe.max_duration, MAX_PAGE_DURATION)), window_seconds=float(pipe.window_seconds),
             w_all=weights["all"], w_text=weights["text"], w_null=weights["null"], null_auto=d.guidance.null is None,
-            solver=d.solver.method, steps=int(d.solver.steps), log10_rtol=_log10(d.solver.rtol),
-            log10_atol=_log10(d.solver.atol), max_nfe=min(int(d.solver.max_nfe), MAX_NFE_LIMIT))
+            solver=d.solver.method, steps=int(d.solver.steps), schedule=schedule_text(d.solver.schedule),
+            log10_rtol=_log10(d.solver.rtol), log10_atol=_log10(d.solver.atol),
+            max_nfe=min(int(d.solver.max_nfe), MAX_NFE_LIMIT), presets=tuple(pipe.presets.items()))

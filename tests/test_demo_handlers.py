@@ -323,7 +323,10 @@ def test_previews_span_a_long_clip(tiny_handlers):
 def test_ui_helpers(tiny_handlers):
     assert H.DemoHandlers.null_weight(3, 1, True)["value"] == -3
     assert H.DemoHandlers.null_weight(3, 1, False)["interactive"] is True
-    steps, rtol, atol = H.DemoHandlers.solver_controls("dopri5")
-    assert (steps["visible"], rtol["visible"], atol["visible"]) == (False, True, True)
+    steps, schedule, rtol, atol = H.DemoHandlers.solver_controls("dopri5")
+    assert (steps["visible"], schedule["visible"], rtol["visible"], atol["visible"]) == (False, False, True, True)
+    visible = [u["visible"] for u in H.DemoHandlers.solver_controls("midpoint")]
+    assert visible == [True, True, False, False]
+    assert [u["visible"] for u in H.DemoHandlers.solver_controls("fast")] == [False] * 4, "a preset brings its own"
     assert H.DemoHandlers.copy_settings("a", 1) == ("a", 1)
     assert "conditions: text, chords, drums, melody" in tiny_handlers.model_info()

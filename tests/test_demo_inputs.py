@@ -118,12 +118,23 @@ def test_guidance_from_the_sliders():
 
 
 def test_solver_from_the_controls():
-    cfg = I.solver_config("dopri5", 4, -2, -3, 200)
+    cfg = I.solver_config("dopri5", 4, "uniform", -2, -3, 200)
     assert (cfg.method, cfg.rtol, cfg.atol, cfg.max_nfe) == ("dopri5", pytest.approx(1e-2), pytest.approx(1e-3), 200)
-    assert I.solver_config("rk4", 8, -4, -4, 32).nfe_per_solve == 32
-    for args, field in [(("heun3", 4, -4, -4, 100), "solver.method"), (("euler", 0, -4, -4, 100), "solver.steps"),
-                        (("euler", 20, -4, -4, 10), "solver.max_nfe"), (("dopri5", 4, 3, -4, 100), "rtol"),
-                        (("dopri5", 4, -4, -4, I.MAX_NFE_LIMIT + 1), "max_nfe")]:
+    assert I.solver_config("rk4", 8, None, -4, -4, 32).nfe_per_solve == 32
+    assert I.solver_config("midpoint", 5, "sway=-1", -4, -4, 32).schedule == "sway=-1"
+    assert I.solver_config("midpoint", 3, "0, 0.2, 0.5, 1", -4, -4, 32).schedule == (0.0, 0.2, 0.5, 1.0)
+    assert I.solver_config("dopri5", 3, "sway=-1", -4, -4, 32).schedule == "uniform"   # hidden for adaptive ones
+    # a preset or a typed spec in the Method box: its own settings, the other controls ignored
+    fitted = SolverConfig("midpoint", steps=5, schedule=(0.0, 0.1, 0.3, 0.5, 0.7, 1.0))
+    assert I.solver_config("fast", 99, "cosine", -4, -4, 32, presets={**PRESETS, "fast": fitted}) == \
+        dataclasses.replace(fitted, max_nfe=32)
+    assert I.solver_config("reference", 4, None, -2, -2, 400) == dataclasses.replace(PRESETS["reference"], max_nfe=400)
+    assert I.solver_config("rk4:2/sway=-1", 4, None, -2, -2, 400).schedule == "sway=-1"
+    for args, field in [(("heun3", 4, None, -4, -4, 100), "solver"), (("euler", 0, None, -4, -4, 100), "solver.steps"),
+                        (("euler", 20, None, -4, -4, 10), "solver.max_nfe"), (("dopri5", 4, None, 3, -4, 100), "rtol"),
+                        (("dopri5", 4, None, -4, -4, I.MAX_NFE_LIMIT + 1), "max_nfe"),
+                        (("euler", 3, "0, 0.5", -4, -4, 100), "solver.steps"),
+                        (("euler", 3, "sway=7", -4, -4, 100), "solver.schedule")]:
         with pytest.raises(FieldError) as info:
             I.solver_config(*args)
         assert info.value.field == field, args
@@ -131,16 +142,19 @@ def test_solver_from_the_controls():
 
 # -- Compare runs -------------------------------------------------------------------------------------
 def test_compare_presets_are_the_library_presets():
-    assert I.COMPARE_PRESETS == ["Euler 4", "Euler 8", "Euler 16", "Midpoint 8", "RK4 8", "dopri5 1e-3",
-                                 "dopri5 1e-4", "dopri5 1e-5"]  # "reference" repeats dopri5 1e-5
+    assert I.COMPARE_PRESETS == ["fast", "reference", "Euler 4", "Euler 8", "Euler 16", "Midpoint 8", "RK4 8",
+                                 "dopri5 1e-3", "dopri5 1e-4"]  # "dopri5 1e-5" is "reference"
     assert all(PRESETS[name] for name in I.COMPARE_PRESETS)
-    assert I.DEFAULT_COMPARE_RUNS == ["Euler 4", "Euler 8", "Euler 16", "Midpoint 8", "dopri5 1e-3", "dopri5 1e-5"]
+    assert I.DEFAULT_COMPARE_RUNS == ["Euler 4", "Euler 8", "Euler 16", "Midpoint 8", "fast", "dopri5 1e-3", "reference"]
+    # "fast" is the loaded model's own
+    own = {**PRESETS, "fast": SolverConfig("euler", steps=3)}
+    assert I.compare_runs(["fast"], "", 100, own) == [("fast", SolverConfig("euler", steps=3, max_nfe=100))]
 
 
 def test_compare_runs_builds_solver_settings():
-    plan = I.compare_runs(["Euler 4", "dopri5 1e-5"], "rk4:8; bosh3@1e-4, euler:4", 1000)
+    plan = I.compare_runs(["Euler 4", "reference"], "rk4:8; bosh3@1e-4, euler:4", 1000)
     assert [(label, c.method, c.steps if c.is_fixed_step else c.rtol) for label, c in plan] == [
-        ("Euler 4", "euler", 4), ("dopri5 1e-5", "dopri5", 1e-5), ("rk4 8", "rk4", 8), ("bosh3 1e-04", "bosh3", 1e-4)]
+        ("Euler 4", "euler", 4), ("reference", "dopri5", 1e-5), ("rk4 8", "rk4", 8), ("bosh3 1e-04", "bosh3", 1e-4)]
     assert all(c.max_nfe == 1000 for _, c in plan)
     # typed runs may be separated by spaces, and may name presets
     plan = I.compare_runs([], "euler:2 Euler 16 dopri5: 1e-3", 10)
@@ -167,13 +181,13 @@ def test_compare_run_choices_are_checked(runs, extra, field, message):
 def test_defaults_come_from_the_pipelines_public_properties(tiny_handlers):
     pipe = tiny_handlers.pipeline
     public = types.SimpleNamespace(**{name: getattr(pipe, name) for name in (
-        "defaults", "sample_rate", "frame_rate", "accepts", "max_duration", "window_seconds")})  # no bundle
+        "defaults", "sample_rate", "frame_rate", "accepts", "max_duration", "window_seconds", "presets")})  # no bundle
     d = I.UIDefaults.from_pipeline(public, "tiny")
     assert d == dataclasses.replace(tiny_handlers.defaults, model="tiny")
     # the library makes up to 300 s; the page up to 120 s, in windows of the model's 10 s
     assert (d.solver, d.steps, d.duration, d.max_duration, d.window_seconds) == ("euler", 4, 2.0, 120.0, 10.0)
     assert pipe.max_duration == 300.0
-    guidance, solver = I.sampling(d, None, 1.0, True, None, None, 8, None, None, None)   # None: the model's
+    guidance, solver = I.sampling(d, None, 1.0, True, None, None, 8, None, None, None, None)   # None: the model's
     assert guidance.weights() == {"all": 3.0, "text": 1.0, "null": -3.0}
     assert (solver.method, solver.steps, solver.max_nfe) == ("euler", 8, d.max_nfe)
     assert (d.w_all, d.w_text, d.w_null, d.null_auto) == (3.0, 0.0, -2.0, True)
