@@ -38,7 +38,7 @@ from . import history as history_lib
 from . import outputs as O
 from . import page
 from .components import CheckedCheckboxGroup, CheckedNumber, CheckedSlider, ModelDropdown, name_fields
-from .controls import conditions, duration_slider, sampling_controls, weight_sliders
+from .controls import compare_cost, conditions, duration_slider, sampling_controls, weight_sliders
 from .edit_tab import edit_tab
 from .examples import load_examples
 from .handlers import COMPARE_PARAMS, GENERATE_PARAMS, PAGE_UPDATES, DemoHandlers
@@ -109,7 +109,7 @@ def _generate_tab(h: DemoHandlers, model: gr.Dropdown) -> tp.Dict[str, tp.Any]:
                                      min_width=140, elem_id="seed", elem_classes=page.WHOLE)
                 random_seed = gr.Checkbox(label="Random seed", value=d.random_seed, min_width=100,
                                           info="the seed used is shown here after a run", elem_id="random_seed")
-            sampling = sampling_controls(h, "")
+            sampling = sampling_controls(h, "", duration=duration, samples=num_samples)
             with gr.Row():
                 adherence = gr.Checkbox(label="Adherence scores", value=d.adherence, elem_id="adherence",
                                         info="how well each sample follows the chords, melody and drums (~1 s each)")
@@ -186,12 +186,15 @@ def _compare_tab(h: DemoHandlers, model: gr.Dropdown, generate: tp.Dict[str, tp.
             runs = CheckedCheckboxGroup(list(COMPARE_PRESETS), value=DEFAULT_COMPARE_RUNS, label="Runs",
                                         info="tolerances of dopri5 presets set both rtol and atol")
             with gr.Row():
-                extra_runs = gr.Textbox(label="More runs", value="", elem_id="cmp-extra-runs", placeholder="rk4:8, bosh3:1e-4, adaptive_heun:1e-3",
-                                        info="'method:steps' (fixed-step) or 'method:tolerance' (adaptive)", scale=3)
+                extra_runs = gr.Textbox(label="More runs", value="", elem_id="cmp-extra-runs",
+                                        placeholder="rk4:8, midpoint:5/sway=-1, bosh3:1e-4",
+                                        info="'method:steps' (fixed-step, optionally on a time grid: "
+                                             "'midpoint:5/sway=-1') or 'method:tolerance' (adaptive)", scale=3)
                 max_nfe = CheckedNumber(label="NFE cap per run", value=d.max_nfe, precision=0, minimum=1,
                                         maximum=MAX_NFE_LIMIT, step=1, scale=1, elem_id="cmp-max_nfe",
                                         elem_classes=page.WHOLE)
             runs_note = gr.Markdown(elem_classes="preview-note", elem_id="cmp-runs-note")
+            compare_cost(h, runs, extra_runs, max_nfe, duration, w_all, w_text)
             with gr.Row():
                 run = gr.Button("Compare", variant="primary", elem_id="compare-btn", scale=3)
                 stop = gr.Button("Stop", variant="stop", elem_id="cmp-stop-btn", scale=1)

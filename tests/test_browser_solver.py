@@ -6,8 +6,8 @@ spectrogram (with the conditions drawn on it) and the drum preview use the colum
 """
 from __future__ import annotations
 
-import soundfile as sf
 import pytest
+import soundfile as sf
 
 from tests.conftest import drum_track
 from tests.test_browser import TIMEOUT_MS, _image_loaded, browser  # noqa: F401 (the fixture)
@@ -29,11 +29,16 @@ def page(request, browser, tiny_app_url):  # noqa: F811
 
 
 def _choose(page, selector: str, value: str) -> None:
-    """Pick (or type) a value in a Gradio dropdown."""
+    """Pick the option labelled `value` in a Gradio dropdown (or type it, when no option is)."""
     box = page.locator(f"{selector} input").first
     box.click()
     box.fill(value)
-    box.press("Enter")
+    option = page.locator(f'[role="option"][aria-label="{value}"], [role="option"][aria-label^="{value} \u00b7 "]')
+    if option.count():
+        option.first.click()
+    else:
+        box.press("Enter")
+    page.wait_for_function(f"document.querySelector('{selector} input').value.startsWith({value!r})")
 
 
 def _text(page, selector: str) -> str:
