@@ -34,7 +34,7 @@ from jasco_core.compare import Comparison
 from jasco_core.guidance import Guidance
 from jasco_core.pipeline import GenerationResult
 from jasco_core.schedules import schedule_text
-from jasco_core.solvers import SolverConfig
+from jasco_core.solvers import BESPOKE, SolverConfig
 
 from . import loudness, solve_plots
 from .inputs import file_name
@@ -95,7 +95,8 @@ def _shared_inputs(request: dict, guidance: Guidance, solver: SolverConfig, resu
     weights = guidance.weights()
     return dict(text=request["text"], chords=request["chords"] or "", drums=file_name(request["drums"]),
                 melody=file_name(request["melody"]), bpm=request["bpm"], meter=request["meter"], w_all=weights["all"],
-                w_text=weights["text"], null_auto=guidance.null is None, w_null=weights["null"], solver=solver.method,
+                w_text=weights["text"], null_auto=guidance.null is None, w_null=weights["null"],
+                solver="fast" if solver.method == BESPOKE else solver.method,   # the model's fitted solver, by name
                 steps=solver.steps, schedule=schedule_text(solver.schedule), log10_rtol=math.log10(solver.rtol),
                 log10_atol=math.log10(solver.atol), max_nfe=solver.max_nfe, seed=result.seed, random_seed=False,
                 model=model)

@@ -82,6 +82,12 @@ def test_json_record_replays_the_result_without_server_paths(result, example, tm
     assert record["parameters"]["seed"] == 4 and record["parameters"]["chords"] == [["C", 0.0], ["Am", 1.0]]
     assert record["result"]["files"] == ["a.wav", "b.wav"] and record["result"]["nfe"] == 3
     assert record["result"]["accepted_steps"] == 3 and record["demo_inputs"] == json.loads(json.dumps(inputs))
+    # a model's fitted solver is replayed by its preset name (the page has no 'bns' method to choose)
+    from jasco_core.solvers import SolverConfig
+    bespoke = SolverConfig("bns", steps=1, schedule=(0.0, 1.0), coefficients=(((1.0,), (1.0,)),))
+    again = O.replay_inputs(dict(text="x", chords=None, drums=None, melody=None, bpm=120.0, meter="4/4", seed=1),
+                            GUIDANCE, bespoke, 1, result, "tiny")
+    assert again["solver"] == "fast"
 
 
 def test_an_edit_record_replays_it_through_its_endpoint(result, tmp_path):
