@@ -85,7 +85,8 @@ def test_json_record_replays_the_result_without_server_paths(result, example, tm
     # a model's fitted solver is replayed by its preset name (the page has no 'bns' method to choose)
     from jasco_core.solvers import SolverConfig
     bespoke = SolverConfig("bns", steps=1, schedule=(0.0, 1.0), coefficients=(((1.0,), (1.0,)),))
-    again = O.replay_inputs(dict(text="x", chords=None, drums=None, melody=None, bpm=120.0, meter="4/4", seed=1),
+    again = O.replay_inputs(dict(text="x", chords=None, drums=None, melody=None, duration=1.0, bpm=120.0, meter="4/4",
+                                 seed=1),
                             GUIDANCE, bespoke, 1, result, "tiny")
     assert again["solver"] == "fast"
 
