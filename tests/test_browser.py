@@ -341,7 +341,8 @@ def test_result_tables_fit_their_box_on_desktop_and_phone(sized_page, tmp_path):
         _screenshot(page, "screenshot_compare_390.png", tmp_path)
 
 
-def test_stop_says_where_the_solve_stopped_and_an_idle_stop_says_so(page):
+def test_stop_says_where_the_solve_stopped_and_an_idle_stop_says_so(sized_page):
+    page = sized_page
     page.click("#stop-btn")                                      # nothing runs
     page.wait_for_function("document.querySelector('#status').innerText.startsWith('Nothing to stop')")
     page.fill("#prompt textarea", "long drone")
@@ -365,7 +366,8 @@ def test_stop_says_where_the_solve_stopped_and_an_idle_stop_says_so(page):
     _done(page)
 
 
-def test_an_error_clears_the_last_results(page):
+def test_an_error_clears_the_last_results(sized_page):
+    page = sized_page
     page.fill("#prompt textarea", "piano")
     page.click("#generate-btn")
     _done(page)
@@ -380,7 +382,8 @@ def test_an_error_clears_the_last_results(page):
     assert "end-to-end" not in page.inner_text("#stats") and ".wav" not in page.inner_text("#downloads")
 
 
-def test_number_boxes_carry_their_bounds_and_report_a_clamped_value(page):
+def test_number_boxes_carry_their_bounds_and_report_a_clamped_value(sized_page):
+    page = sized_page
     page.get_by_text("Solver", exact=True).first.click()
     page.wait_for_selector("#steps input[type=number]")
     bounds = lambda sel: page.eval_on_selector(sel, "i => [i.min, i.max, i.step]")  # noqa: E731
@@ -408,7 +411,8 @@ def test_number_boxes_carry_their_bounds_and_report_a_clamped_value(page):
     page.wait_for_function("document.querySelector('#cmp-runs-note').innerText.includes('rk4 8')")
 
 
-def test_examples_open_their_files_and_the_bundled_outputs_play(page):
+def test_examples_open_their_files_and_the_bundled_outputs_play(sized_page):
+    page = sized_page
     page.locator("button:has-text('jazz, 115 BPM')").first.click()   # an example with drums and a melody
     page.wait_for_function("document.querySelector('#prompt textarea').value.includes('clarinet')")
     page.wait_for_selector("#drums audio", state="attached")       # the section opened, the files loaded
@@ -426,7 +430,8 @@ def test_examples_open_their_files_and_the_bundled_outputs_play(page):
     assert "tenor saxophone" in page.input_value("#cmp-prompt textarea")
 
 
-def test_history_of_two_runs_and_a_parameters_json_that_sets_the_controls(page, tmp_path):
+def test_history_of_two_runs_and_a_parameters_json_that_sets_the_controls(sized_page, tmp_path):
+    page = sized_page
     for prompt, seed in (("first take, bossa nova", "17"), ("second take, swing", "23")):
         page.fill("#prompt textarea", prompt)
         page.uncheck("#random_seed input")
@@ -458,3 +463,15 @@ def test_the_python_snippet_names_this_page(page, tiny_app_url):
     page.wait_for_selector("#api-help code")
     page.wait_for_function(f"document.querySelector('#api-help').innerText.includes('{tiny_app_url}')")
     assert "7860" not in page.inner_text("#api-help") or ":7860/" in tiny_app_url
+
+
+def test_a_bar_chart_shorter_than_the_clip_loops_in_the_preview(sized_page):
+    page = sized_page
+    page.locator("#duration input[type=range]").fill("10")
+    page.fill("#chords textarea", "| C G | Am F |")
+    page.wait_for_selector("#chord-plot img")
+    page.wait_for_function("document.body.innerText.includes('repeat')")
+    note = page.locator(".preview-note").filter(has_text="repeat").first.inner_text()
+    assert "bar" in note, note
+    box, width = page.locator("#chord-plot img").bounding_box(), page.viewport_size["width"]
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width + 1, "the chord timeline fits the page"
