@@ -475,3 +475,15 @@ def test_a_bar_chart_shorter_than_the_clip_loops_in_the_preview(sized_page):
     assert "bar" in note, note
     box, width = page.locator("#chord-plot img").bounding_box(), page.viewport_size["width"]
     assert box["x"] >= 0 and box["x"] + box["width"] <= width + 1, "the chord timeline fits the page"
+
+
+def test_the_api_page_lists_the_endpoints_for_programs_with_named_outputs(sized_page):
+    page = sized_page
+    page.locator("button.show-api").first.evaluate("b => b.click()")   # the footer link (scrolled off on a phone)
+    page.wait_for_function("document.body.innerText.includes('api_name=\"/generate\"')")
+    text = page.inner_text("body")
+    listed = re.findall(r'api_name="(/[a-z_]+)"', text)
+    assert listed and listed[0] == "/generate", listed
+    assert set(listed) <= {"/generate", "/stop_generate", "/repaint", "/extend", "/stop_edit", "/compare",
+                           "/stop_compare"}, listed
+    assert "preview" not in " ".join(listed) and not re.search(r"\bvalue_\d+\b", text)
