@@ -142,7 +142,8 @@ def sampling_controls(h: DemoHandlers, prefix: str, duration: tp.Optional[gr.com
                                        info="smaller: more accurate, more NFE", elem_id=f"{prefix}log10_rtol")
             log10_atol = CheckedSlider(lo, hi, value=d.log10_atol, step=0.5, label="atol = 10^x", visible=adaptive,
                                        elem_id=f"{prefix}log10_atol")
-        cost = gr.Markdown(elem_id=f"{prefix}solver_cost", elem_classes="preview-note")  # filled below
+    # under the accordion, so the cost shows while it is folded too (filled below)
+    cost = gr.Markdown(elem_id=f"{prefix}solver_cost", elem_classes="preview-note")
     small = dict(api_visibility="undocumented", queue=False, show_progress="hidden")
     gr.on([w_all.change, w_text.change, null_auto.change], h.null_weight, inputs=[w_all, w_text, null_auto],
           outputs=[w_null], api_name=f"{prefix}null_weight", **small)
@@ -167,6 +168,7 @@ def sampling_controls(h: DemoHandlers, prefix: str, duration: tp.Optional[gr.com
     sources = [controls[name] for name in I.SAMPLING_PARAMS] + extra
     gr.on([c.change for c in sources], show_cost, inputs=sources, outputs=[cost], api_visibility="private",
           queue=False, show_progress="hidden")
+    cost.refresh = (show_cost, sources)
     cost.value = show_cost(*(getattr(d, name) for name in I.SAMPLING_PARAMS),
                            *([d.duration] if duration is not None else []), *([1] if samples is not None else []))
     controls["cost"] = cost
@@ -192,4 +194,12 @@ def compare_cost(h: DemoHandlers, runs, extra_runs, max_nfe, duration, w_all, w_
           show_progress="hidden")
     d = h.defaults
     note.value = show(I.DEFAULT_COMPARE_RUNS, "", d.max_nfe, d.duration, d.w_all, d.w_text)
+    note.refresh = (show, sources)
     return note
+
+
+def refresh_after(cost: gr.Markdown, event) -> None:
+    """Recompute a cost note (`sampling_controls`' or `compare_cost`'s) once `event` has succeeded:
+    the run just measured this server's seconds per NFE and an adaptive solver's NFE."""
+    fn, inputs = cost.refresh
+    event.then(fn, inputs=inputs, outputs=[cost], api_visibility="private", queue=False, show_progress="hidden")

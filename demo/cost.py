@@ -22,6 +22,10 @@ from .gpu_budget import ADAPTIVE_STEPS, SpeedLog, solver_key
 
 __all__ = ["Estimate", "estimate", "expected_nfe", "solver_key", "solver_cost_text", "compare_cost_text", "TIGHT_TOLERANCE"]
 
+# gpu_budget's step prior must not run short (ZeroGPU stops a function at its time); an estimate
+# should be central: dopri5 took 50 NFE at 1e-3 and 110 at 1e-5 on the embedded model (docs/sampler.md),
+# half of gpu_budget's prior. The first run with the same settings replaces it by what it took.
+PRIOR_STEP_SCALE = 0.5
 TIGHT_TOLERANCE = 1e-6    # adaptive tolerances below this take hundreds to thousands of evaluations
 LONG_SECONDS = 60.0       # a request expected to take longer than this is flagged
 
@@ -42,7 +46,8 @@ def expected_nfe(solver: SolverConfig, seen: tp.Optional[int]) -> tp.Tuple[int, 
         return min(int(seen), solver.max_nfe), True
     per_step, exponent, scale = ADAPTIVE_STEPS.get(solver.method, (6, 5, 4.0))
     tolerance = max(min(float(solver.rtol), float(solver.atol)), 1e-12)
-    return int(min(per_step * math.ceil(scale * tolerance ** (-1.0 / exponent)) + 2, solver.max_nfe)), False
+    steps = math.ceil(PRIOR_STEP_SCALE * scale * tolerance ** (-1.0 / exponent))
+    return int(min(per_step * steps + 2, solver.max_nfe)), False
 
 
 def estimate(speed: SpeedLog, solver: SolverConfig, duration: float, rows: int,

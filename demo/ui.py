@@ -38,7 +38,7 @@ from . import history as history_lib
 from . import outputs as O
 from . import page
 from .components import CheckedCheckboxGroup, CheckedNumber, CheckedSlider, ModelDropdown, name_fields
-from .controls import compare_cost, conditions, duration_slider, sampling_controls, weight_sliders
+from .controls import compare_cost, conditions, duration_slider, refresh_after, sampling_controls, weight_sliders
 from .edit_tab import edit_tab
 from .examples import load_examples
 from .handlers import COMPARE_PARAMS, GENERATE_PARAMS, PAGE_UPDATES, DemoHandlers
@@ -151,6 +151,7 @@ def _generate_tab(h: DemoHandlers, model: gr.Dropdown) -> tp.Dict[str, tp.Any]:
                           api_name="generate", stop_api_name="stop_generate", concurrency_id="model",
                           concurrency_limit=1, show_progress_on=[status, players[0]])
     event.success(history_lib.record, inputs=[history, downloads], outputs=[history, history_view], **page.PRIVATE)
+    refresh_after(sampling["cost"], event)           # the run measured this server's speed
     loaded = [n for n in GENERATE_PARAMS if n in controls]
 
     def load(file):
@@ -194,7 +195,7 @@ def _compare_tab(h: DemoHandlers, model: gr.Dropdown, generate: tp.Dict[str, tp.
                                         maximum=MAX_NFE_LIMIT, step=1, scale=1, elem_id="cmp-max_nfe",
                                         elem_classes=page.WHOLE)
             runs_note = gr.Markdown(elem_classes="preview-note", elem_id="cmp-runs-note")
-            compare_cost(h, runs, extra_runs, max_nfe, duration, w_all, w_text)
+            cost = compare_cost(h, runs, extra_runs, max_nfe, duration, w_all, w_text)
             with gr.Row():
                 run = gr.Button("Compare", variant="primary", elem_id="compare-btn", scale=3)
                 stop = gr.Button("Stop", variant="stop", elem_id="cmp-stop-btn", scale=1)
@@ -217,10 +218,11 @@ def _compare_tab(h: DemoHandlers, model: gr.Dropdown, generate: tp.Dict[str, tp.
                     extra_runs=extra_runs, max_nfe=max_nfe, model=model)
     name_fields(controls)
     controls["note"] = cond.note
-    page.run_flow(run, stop, h.cancel, h.compare, h.stop, inputs=[controls[name] for name in COMPARE_PARAMS],
+    compared = page.run_flow(run, stop, h.cancel, h.compare, h.stop, inputs=[controls[name] for name in COMPARE_PARAMS],
                   players=players, others=[table, figure], status=status, name_players=_compare_names,
                   player_inputs=[table], api_name="compare", stop_api_name="stop_compare", concurrency_id="model",
                   concurrency_limit=1, show_progress_on=[status, table])
+    refresh_after(cost, compared)
     gr.on([extra_runs.change, runs.change, max_nfe.change], h.preview_runs, inputs=[runs, extra_runs, max_nfe],
           outputs=[runs_note], api_name="preview_runs", queue=False, show_progress="hidden", trigger_mode="always_last")
     shared = ["text", "chords", "drums", "melody", "duration", "bpm", "meter", "w_all", "w_text", "seed"]
