@@ -199,7 +199,12 @@ def compare_cost(h: DemoHandlers, runs, extra_runs, max_nfe, duration, w_all, w_
 
 
 def refresh_after(cost: gr.Markdown, event) -> None:
-    """Recompute a cost note (`sampling_controls`' or `compare_cost`'s) once `event` has succeeded:
-    the run just measured this server's seconds per NFE and an adaptive solver's NFE."""
+    """Recompute a cost note (`sampling_controls`' or `compare_cost`'s) once `event` has succeeded
+    (a run just measured this server's seconds per NFE and an adaptive solver's NFE), or, given a
+    listener such as `Blocks.load`, whenever it fires (a page opened after the warm-up)."""
     fn, inputs = cost.refresh
-    event.then(fn, inputs=inputs, outputs=[cost], api_visibility="private", queue=False, show_progress="hidden")
+    options = dict(inputs=inputs, outputs=[cost], api_visibility="private", queue=False, show_progress="hidden")
+    if hasattr(event, "then"):
+        event.then(fn, **options)
+    else:
+        event(fn, **options)

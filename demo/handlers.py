@@ -64,7 +64,7 @@ class DemoHandlers:
         self.cancel = R.CancelFlags()
         self.edit = EditHandlers(self.models, self.outputs, self.cancel)
         if warm_up:
-            R.warm_up(self.pipeline)
+            R.warm_up(self.pipeline, self.models.current.speed)
 
     @property
     def pipeline(self) -> Pipeline:

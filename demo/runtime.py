@@ -281,15 +281,23 @@ def compare(model: ModelRef, solvers: tp.Sequence[SolverConfig], request: dict,
     return comparison
 
 
-def warm_up(pipe: Pipeline) -> None:
+def warm_up(pipe: Pipeline, speed: tp.Optional[gpu_budget.SpeedLog] = None) -> None:
     """Do once, at start, what the first request would otherwise wait for: load the text encoder,
-    prepare the codec's decoding matrices (one 1-step generation of a 1 s clip) and run the audio
-    analyses of the previews and adherence scores once. A failure only costs time later."""
+    prepare the codec's decoding matrices (a 1-step generation of a 1 s clip) and run the audio
+    analyses of the previews and adherence scores once. With `speed`, a second solve (2 steps of
+    the model's default clip) measures the seconds per NFE for the cost shown before the first
+    run. A failure only costs time later."""
     started = time.perf_counter()
     # on ZeroGPU a GPU exists only inside `spaces.GPU` functions: no warm-up solve there
     if not zero_gpu():
         try:
             pipe.generate("warm up", duration=min(1.0, pipe.max_duration), seed=0, solver=SolverConfig("euler", steps=1))
+            if speed is not None:
+                solver = SolverConfig("euler", steps=2)
+                result = pipe.generate("warm up", seed=0, solver=solver)
+                rows = len(pipe.defaults.guidance.active_terms())
+                speed.per_nfe.append((result.timings["sampling"] / result.nfe, rows * speed.windows(
+                    int(result.latents.shape[1]))[1]))
         except Exception as err:  # noqa: BLE001
             logger.warning("warm-up generation failed: %s", err)
     try:  # the first CQT / onset analysis compiles and caches filters: do it on a second of noise
@@ -312,7 +320,7 @@ def warm_up_in_background(model: ModelRef) -> threading.Thread:
     def work():
         try:
             logger.info("warm-up of %s started", model.name)
-            warm_up(model.pipeline)
+            warm_up(model.pipeline, model.speed)
         finally:
             model.ready.set()
 

@@ -223,6 +223,7 @@ def _compare_tab(h: DemoHandlers, model: gr.Dropdown, generate: tp.Dict[str, tp.
                   player_inputs=[table], api_name="compare", stop_api_name="stop_compare", concurrency_id="model",
                   concurrency_limit=1, show_progress_on=[status, table])
     refresh_after(cost, compared)
+    controls["cost"] = cost
     gr.on([extra_runs.change, runs.change, max_nfe.change], h.preview_runs, inputs=[runs, extra_runs, max_nfe],
           outputs=[runs_note], api_name="preview_runs", queue=False, show_progress="hidden", trigger_mode="always_last")
     shared = ["text", "chords", "drums", "melody", "duration", "bpm", "meter", "w_all", "w_text", "seed"]
@@ -265,6 +266,8 @@ def build_demo(handlers: DemoHandlers) -> gr.Blocks:
             targets.update((f"{tab}.{name}", component) for name, component in controls.items())
         model.input(h.select_model, inputs=[model], outputs=[targets[name] for name in PAGE_UPDATES],
                     api_name="select_model", concurrency_id="model", concurrency_limit=1, show_progress_on=[info])
+        for tab in (generate, compare, edit):       # a visitor after the warm-up sees measured costs
+            refresh_after(tab["cost"], demo.load)
     page.document_only(demo)
     demo.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)
     return demo

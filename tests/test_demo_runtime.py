@@ -197,6 +197,12 @@ def test_warm_up_runs_one_short_solve_and_survives_failures(tiny_handlers, monke
     monkeypatch.setattr(pipe, "generate", lambda *a, **k: calls.append(k) or real(*a, **k))
     R.warm_up(pipe)
     assert len(calls) == 1 and calls[0]["solver"] == SolverConfig("euler", steps=1) and calls[0]["duration"] == 1.0
+    # with the model's speed log, a second short solve measures the seconds per NFE for the cost note
+    ref = tiny_handlers.models.current
+    ref.speed.per_nfe.clear()
+    R.warm_up(pipe, ref.speed)
+    assert len(calls) == 3 and calls[2]["solver"] == SolverConfig("euler", steps=2)
+    assert len(ref.speed.per_nfe) == 1 and ref.speed.per_nfe[0][0] > 0
 
     def broken(*a, **k):
         raise RuntimeError("no memory")
