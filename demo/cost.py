@@ -18,7 +18,8 @@ import typing as tp
 from jasco_core.errors import FieldError
 from jasco_core.solvers import SolverConfig
 
-from .gpu_budget import ADAPTIVE_STEPS, SpeedLog, solver_key
+from . import gpu_budget
+from .gpu_budget import SpeedLog, solver_key
 
 __all__ = ["Estimate", "estimate", "expected_nfe", "solver_key", "solver_cost_text", "compare_cost_text", "TIGHT_TOLERANCE"]
 
@@ -38,16 +39,10 @@ class Estimate(tp.NamedTuple):
 
 
 def expected_nfe(solver: SolverConfig, seen: tp.Optional[int]) -> tp.Tuple[int, bool]:
-    """NFE of one window: exact for fixed steps, what a solve with the same settings took, else
-    the prior of `gpu_budget` (steps ~ tol^(-1/(p+1)))."""
-    if solver.is_fixed_step:
-        return solver.nfe_per_solve, True
-    if seen:
-        return min(int(seen), solver.max_nfe), True
-    per_step, exponent, scale = ADAPTIVE_STEPS.get(solver.method, (6, 5, 4.0))
-    tolerance = max(min(float(solver.rtol), float(solver.atol)), 1e-12)
-    steps = math.ceil(PRIOR_STEP_SCALE * scale * tolerance ** (-1.0 / exponent))
-    return int(min(per_step * steps + 2, solver.max_nfe)), False
+    """NFE of one window, and whether it is known: exact for fixed steps, what a solve with the
+    same settings took, else `gpu_budget`'s prior from the tolerance, centred (`PRIOR_STEP_SCALE`)."""
+    nfe = gpu_budget.expected_nfe(solver, seen, margin=1.0, prior_scale=PRIOR_STEP_SCALE)
+    return nfe, bool(solver.is_fixed_step or seen)
 
 
 def estimate(speed: SpeedLog, solver: SolverConfig, duration: float, rows: int,

@@ -104,16 +104,20 @@ class SpeedLog:
         return max([PRIOR_OVERHEAD_SECONDS, *self.overheads.values()])
 
 
-def expected_nfe(solver: SolverConfig, seen: tp.Optional[int] = None) -> int:
-    """Field evaluations a solve is expected to take, at most `solver.max_nfe`."""
+def expected_nfe(solver: SolverConfig, seen: tp.Optional[int] = None, margin: float = ADAPTIVE_NFE_MARGIN,
+                 prior_scale: float = 1.0) -> int:
+    """Field evaluations a solve is expected to take, at most `solver.max_nfe`: a fixed-step
+    solver's own count; `margin` times what a solve with the same settings took; else the prior
+    from the tolerance, its steps times `prior_scale` (`demo.cost` wants a central estimate, this
+    module one that does not run short)."""
     if solver.is_fixed_step:
         return int(solver.nfe_per_solve)
     if seen:
-        estimate = math.ceil(ADAPTIVE_NFE_MARGIN * seen)
+        estimate = math.ceil(margin * seen)
     else:
         per_step, exponent, scale = ADAPTIVE_STEPS.get(solver.method, (6, 5, 4.0))
         tolerance = max(min(float(solver.rtol), float(solver.atol)), 1e-12)
-        estimate = per_step * math.ceil(scale * tolerance ** (-1.0 / exponent) - 1e-9) + 2
+        estimate = per_step * math.ceil(prior_scale * scale * tolerance ** (-1.0 / exponent) - 1e-9) + 2
     return int(min(estimate, solver.max_nfe))
 
 

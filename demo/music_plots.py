@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 
 from jasco_core.metrics import triad_index, triad_name
 
-from .plots import COLORS, PLOT_WIDTH_PX, SPECTROGRAM_COLUMNS, _label_size, _note_name, new_figure
+from .plots import COLORS, PLOT_WIDTH_PX, SPECTROGRAM_COLUMNS, _label_size, _note_name, new_figure, runs_of
 
 __all__ = ["spectrogram_figure", "LOWEST_MIDI", "cqt_bins"]
 
@@ -125,14 +125,9 @@ def _lanes(timeline, detections) -> tp.List[tp.Tuple[tp.Callable, float]]:
 
 
 def _segments(times: np.ndarray, values: np.ndarray) -> tp.List[tp.Tuple[int, float, float]]:
-    """Runs of equal values: (value, start, end)."""
-    runs, start = [], 0
+    """Runs of equal values over frame times: (value, start, end) in seconds."""
     step = float(np.median(np.diff(times))) if len(times) > 1 else 0.0
-    for k in range(1, len(values) + 1):
-        if k == len(values) or values[k] != values[start]:
-            runs.append((int(values[start]), float(times[start]), float(times[k - 1] + step)))
-            start = k
-    return runs
+    return [(int(v), float(times[a]), float(times[b - 1] + step)) for v, a, b in runs_of(values)]
 
 
 def _smoothed(index: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -171,13 +166,10 @@ def _chord_lane(ax, segments, times: np.ndarray, index: np.ndarray) -> None:
 
 
 def _melody_lane(ax, pitches: np.ndarray, frame_rate: float, times: np.ndarray, heard: np.ndarray) -> None:
-    start = 0
-    for k in range(1, pitches.size + 1):
-        if k == pitches.size or pitches[k] != pitches[start]:
-            if pitches[start] >= 0:
-                ax.barh(int(pitches[start]), (k - start) / frame_rate, left=start / frame_rate, height=0.9,
-                        color=NEUTRAL, alpha=0.6, linewidth=0)
-            start = k
+    for pitch, start, end in runs_of(pitches):
+        if pitch >= 0:
+            ax.barh(int(pitch), (end - start) / frame_rate, left=start / frame_rate, height=0.9, color=NEUTRAL,
+                    alpha=0.6, linewidth=0)
     frame = np.clip(np.round(np.asarray(times) * frame_rate).astype(int), 0, max(pitches.size - 1, 0))
     asked = pitches[frame] if pitches.size else np.full(len(times), -1)
     voiced = asked >= 0

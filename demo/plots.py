@@ -49,6 +49,16 @@ def _label_size(label: str, width_px: float) -> tp.Optional[float]:
     return None
 
 
+def runs_of(values: tp.Sequence) -> tp.List[tp.Tuple[tp.Any, int, int]]:
+    """Runs of equal neighbours: (value, first index, index after the last)."""
+    runs, start = [], 0
+    for k in range(1, len(values) + 1):
+        if k == len(values) or values[k] != values[start]:
+            runs.append((values[start], start, k))
+            start = k
+    return runs
+
+
 def _note_name(midi: int) -> str:
     return f"{NOTE_NAMES[midi % 12]}{midi // 12 - 1}"
 
@@ -127,13 +137,10 @@ def piano_roll(pitches: np.ndarray, frame_rate: float, duration: float) -> Figur
     ax = fig.add_subplot()
     pitches = np.asarray(pitches).reshape(-1)
     voiced = pitches[pitches >= 0]
-    start = 0
-    for k in range(1, pitches.size + 1):
-        if k == pitches.size or pitches[k] != pitches[start]:
-            if pitches[start] >= 0:
-                ax.barh(int(pitches[start]), (k - start) / frame_rate, left=start / frame_rate, height=0.9,
-                        color=COLORS[2], edgecolor="#1a6b1a", linewidth=0.5)
-            start = k
+    for pitch, start, end in runs_of(pitches):
+        if pitch >= 0:
+            ax.barh(int(pitch), (end - start) / frame_rate, left=start / frame_rate, height=0.9,
+                    color=COLORS[2], edgecolor="#1a6b1a", linewidth=0.5)
     if voiced.size:
         lo, hi = int(voiced.min()) - 2, int(voiced.max()) + 2
     else:

@@ -248,13 +248,17 @@ def melody_agreement(audio: tp.Any, sr: int, pitch_per_frame: tp.Any, frame_rate
     voiced = pitches >= 0
     if not voiced.any() or _is_silent(samples):
         return 0.0
-    low = max(_MELODY_FMIN_MIDI, int(pitches[voiced].min()) - 12)
-    high = min(_MELODY_FMAX_MIDI, int(pitches[voiced].max()) + 12)
-    _, estimate = _melody_frames(samples, low, high)
+    _, estimate = _melody_frames(samples, *_register(pitches))
     frame_of = np.round(np.arange(pitches.size) / frame_rate * _MELODY_RATE / _MELODY_HOP).astype(int)
     estimate = estimate[frame_of.clip(0, estimate.size - 1)]
     correct = voiced & (estimate % 12 == pitches % 12)
     return float(correct.sum() / voiced.sum())
+
+
+def _register(pitches: np.ndarray) -> tp.Tuple[int, int]:
+    """The candidate pitches for a melody: its voiced range and an octave each way, within 43..95."""
+    voiced = pitches[pitches >= 0]
+    return max(_MELODY_FMIN_MIDI, int(voiced.min()) - 12), min(_MELODY_FMAX_MIDI, int(voiced.max()) + 12)
 
 
 def _melody_frames(samples: np.ndarray, low: int, high: int) -> tp.Tuple[np.ndarray, np.ndarray]:
@@ -394,11 +398,8 @@ def detections(audio: tp.Any, sample_rate: int, timeline: tp.Any) -> Detections:
     melody = None
     if timeline.melody is not None:
         pitches = np.asarray(timeline.melody.pitches)
-        voiced = pitches[pitches >= 0]
-        if voiced.size:
-            low = max(_MELODY_FMIN_MIDI, int(voiced.min()) - 12)
-            high = min(_MELODY_FMAX_MIDI, int(voiced.max()) + 12)
-            melody = attempt(lambda: detect_melody(audio, sample_rate, low, high))
+        if (pitches >= 0).any():
+            melody = attempt(lambda: detect_melody(audio, sample_rate, *_register(pitches)))
     onsets = asked = None
     if timeline.drums is not None:
         onsets = attempt(lambda: onset_times(audio, sample_rate))
