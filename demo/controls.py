@@ -11,7 +11,6 @@ import typing as tp
 
 import gradio as gr
 
-from jasco_core.solvers import METHODS
 
 from . import inputs as I
 from . import page
@@ -95,13 +94,6 @@ def weight_sliders(d: UIDefaults, prefix: str, **info) -> tp.Tuple[CheckedSlider
     return w_all, w_text
 
 
-def solver_choices(d: UIDefaults) -> tp.List[tp.Tuple[str, str]]:
-    """The Method menu: the named presets (with what they are for the model) then every method."""
-    presets = dict(d.presets)
-    named = [(f"{name} · {presets[name].label}", name) for name in I.NAMED_SOLVERS if name in presets]
-    return named + [(m, m) for m in METHODS]
-
-
 def sampling_controls(h: DemoHandlers, prefix: str, duration: tp.Optional[gr.components.Component] = None,
                       samples: tp.Optional[gr.components.Component] = None) -> tp.Dict[str, gr.components.Component]:
     """The 'Guidance' and 'Solver' accordions: the components of `inputs.SAMPLING_PARAMS`, by name,
@@ -121,7 +113,7 @@ def sampling_controls(h: DemoHandlers, prefix: str, duration: tp.Optional[gr.com
     with gr.Accordion("Solver", open=False):
         fixed, adaptive = I.solver_visibility(d.solver)
         with gr.Row():
-            solver = CheckedDropdown(solver_choices(d), value=d.solver, label="Method", elem_id=f"{prefix}solver",
+            solver = CheckedDropdown(I.solver_choices(d), value=d.solver, label="Method", elem_id=f"{prefix}solver",
                                      allow_custom_value=True,
                                      info="fast: this model's 10-evaluation solver; reference: the original's dopri5 "
                                           "1e-5; euler/midpoint/rk4: fixed steps; dopri5/bosh3/adaptive_heun: adaptive; "

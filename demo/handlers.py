@@ -124,7 +124,7 @@ class DemoHandlers:
                 w_text=gr.update(value=d.w_text, minimum=min(W_TEXT_RANGE[0], d.w_text),
                                  maximum=max(W_TEXT_RANGE[1], d.w_text)),
                 null_auto=gr.update(value=d.null_auto), w_null=gr.update(value=d.w_null, interactive=not d.null_auto),
-                solver=gr.update(value=d.solver), steps=gr.update(value=max(1, min(d.steps, 200)), visible=fixed),
+                solver=gr.update(choices=I.solver_choices(d), value=d.solver), steps=gr.update(value=max(1, min(d.steps, 200)), visible=fixed),
                 schedule=gr.update(value=d.schedule, visible=fixed),
                 log10_rtol=gr.update(value=d.log10_rtol, visible=adaptive),
                 log10_atol=gr.update(value=d.log10_atol, visible=adaptive), max_nfe=gr.update(value=d.max_nfe))

@@ -201,6 +201,13 @@ def sampling(d: "UIDefaults", w_all, w_text, null_auto, w_null, solver, steps, s
                           presets=d.presets_dict))
 
 
+def solver_choices(d: "UIDefaults") -> tp.List[tp.Tuple[str, str]]:
+    """The Method menu: the named presets (with what they are for the model) then every method."""
+    presets = d.presets_dict
+    named = [(f"{name} \u00b7 {presets[name].label}", name) for name in NAMED_SOLVERS if name in presets]
+    return named + [(m, m) for m in METHODS]
+
+
 def solver_visibility(solver: tp.Optional[str]) -> tp.Tuple[bool, bool]:
     """(show steps and time grid, show tolerances) for a Method value: neither for a preset or a spec."""
     method = (solver or "").strip().lower() if isinstance(solver, str) else ""

@@ -196,6 +196,8 @@ def test_after_a_model_switch_every_tab_takes_its_defaults(tiny_handlers, tiny_b
         assert updates["generate.duration"]["value"] == updates["compare.duration"]["value"] == OTHER_DEFAULTS["duration"]
         assert updates["generate.duration"]["maximum"] == 120.0 and updates["edit.seconds"]["maximum"] == 120.0
         assert updates["model"]["value"] == other and "up to 120 s (in windows of 10 s)" in updates["info"]
+        # the Method menu names the new model's presets ("fast" is its own: here the generic one)
+        assert ("fast \u00b7 midpoint, 5 steps, sway=-0.8", "fast") in updates["generate.solver"]["choices"]
         # a request that leaves them out gets the same defaults: dopri5, guidance (2, 1, -4)
         out = generate(tiny_handlers, text="piano", adherence=False)
         assert out["table"]["solver"].startswith("dopri5, rtol 1e-03, atol 1e-04") and "NFE cap 200" in out["table"]["solver"]
