@@ -44,6 +44,17 @@ def _compare(page) -> None:
     page.wait_for_timeout(1000)
 
 
+def _prompted_page(browser, url: str, width: int, height: int, timeout_ms: int):
+    """A new page of the demo at `width` x `height`, with the benchmark's prompt and chords typed in."""
+    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+    page.set_default_timeout(timeout_ms)
+    page.goto(url)
+    page.wait_for_selector("#prompt textarea")
+    page.fill("#prompt textarea", "mellow jazz piano with brushed drums")
+    page.fill("#chords textarea", "C:0 Am:2.5 F:5 G:7.5")
+    return page
+
+
 def screenshots(browser, page, url: str, folder: str) -> None:
     """The Generate tab of `page` (after a run) and a comparison, at 1400 and 390 px, into `folder`."""
     os.makedirs(folder, exist_ok=True)
@@ -52,12 +63,7 @@ def screenshots(browser, page, url: str, folder: str) -> None:
     shot(page, "screenshot_generate.png")
     _compare(page)
     shot(page, "screenshot_compare.png")
-    phone = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
-    phone.set_default_timeout(300_000)
-    phone.goto(url)
-    phone.wait_for_selector("#prompt textarea")
-    phone.fill("#prompt textarea", "mellow jazz piano with brushed drums")
-    phone.fill("#chords textarea", "C:0 Am:2.5 F:5 G:7.5")
+    phone = _prompted_page(browser, url, 390, 844, 300_000)
     phone.click("#generate-btn")
     phone.wait_for_function("document.querySelector('#status').innerText.startsWith('Done in')")
     phone.wait_for_selector("#trajectory-plot img")
@@ -90,12 +96,7 @@ def main() -> None:
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-            page.set_default_timeout(120_000)
-            page.goto(url)
-            page.wait_for_selector("#prompt textarea")
-            page.fill("#prompt textarea", "mellow jazz piano with brushed drums")
-            page.fill("#chords textarea", "C:0 Am:2.5 F:5 G:7.5")
+            page = _prompted_page(browser, url, 1400, 1000, 120_000)
             page.wait_for_selector("#chord-plot img")
             for i in range(args.repeats):
                 previous = page.inner_text("#status")
