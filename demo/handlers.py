@@ -21,7 +21,7 @@ import typing as tp
 import gradio as gr
 import numpy as np
 
-from jasco_core import metrics
+from jasco_core.adherence import detections
 from jasco_core.errors import FieldError
 from jasco_core.pipeline import Pipeline, unload_pipeline
 
@@ -181,11 +181,11 @@ class DemoHandlers:
         replay = O.replay_inputs(args, guidance, solver_cfg, samples, result, ref.name, normalize=bool(normalize))
         record = O.write_record(os.path.join(folder, f"{stem}_parameters.json"), result, replay, wavs)
         trajectory_fig = O.trajectory_figure(result, trace)
-        heard = metrics.detections(result.audio[0], result.sample_rate, result.previews) if adherence else None
+        heard = detections(result.audio[0], result.sample_rate, result.previews) if adherence else None
         spectrogram_fig = music_plots.spectrogram_figure(audio, result.sample_rate, timeline=result.previews,
                                                          detections=heard)
         rows = (O.stats_rows(result, ref.pipeline.name, solver_cfg, guidance) + O.window_rows(result, ref.pipeline.frame_rate)
-                + level_rows + (O.adherence_rows(result) if adherence else []))
+                + level_rows + (O.adherence_rows(result, heard) if adherence else []))
         total = time.perf_counter() - started
         rows.insert(0, ["end-to-end seconds (server)", f"{total:.2f}"])
         status = (f"Done in {total:.1f} s \u00b7 {result.nfe} NFE{O.in_windows(result)} \u00b7 seed {result.seed}"

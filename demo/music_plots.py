@@ -8,7 +8,7 @@ on it, and what the adherence metrics hear drawn under what was asked.
   chords and melody fill the figure instead of the bottom strip of a linear 0-11 kHz view), on one
   shared dB scale, with the chord changes as dashed lines named along the top and the drum hits
   asked for as ticks along the bottom;
-- with `detections` (`jasco_core.metrics.detections` of the first sample), lanes under it:
+- with `detections` (`jasco_core.adherence.detections` of the first sample), lanes under it:
   chords asked vs heard (heard chords green where they match the asked triad, red where not),
   the melody asked (grey bars) vs the main voice heard (dots, green on the right pitch class),
   drum hits asked vs heard (green when within 50 ms of a hit asked, the drum score's window).

@@ -29,7 +29,7 @@ import gradio as gr
 import numpy as np
 import soundfile as sf
 
-from jasco_core import metrics
+from jasco_core import adherence
 from jasco_core.compare import Comparison
 from jasco_core.guidance import Guidance
 from jasco_core.pipeline import GenerationResult
@@ -226,9 +226,11 @@ def trajectory_figure(result: GenerationResult, trace: tp.Sequence[tp.Sequence[f
     return solve_plots.windows_figure(traces, trace)
 
 
-def adherence_rows(result: GenerationResult) -> tp.List[list]:
-    """One row per condition given: each sample's adherence score (0-1, higher is better)."""
-    per_sample = [metrics.adherence_scores(audio, result.sample_rate, result.previews) for audio in result.audio]
+def adherence_rows(result: GenerationResult, heard: tp.Optional[adherence.Detections] = None) -> tp.List[list]:
+    """One row per condition given: each sample's adherence score (0-1, higher is better); `heard`:
+    the first sample's detections when the caller has them already (the spectrogram draws them)."""
+    per_sample = [adherence.adherence_scores(audio, result.sample_rate, result.previews, heard if k == 0 else None)
+                  for k, audio in enumerate(result.audio)]
     if not per_sample or not per_sample[0]:
         return [["adherence scores", "no chords, melody or drums given"]]
     return [[name, ", ".join("n/a" if s[name] is None else f"{s[name]:.2f}" for s in per_sample)]

@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import logging
 import typing as tp
-import warnings
 
 import numpy as np
 
@@ -52,8 +51,9 @@ from .errors import FieldError
 logger = logging.getLogger(__name__)
 
 __all__ = ["MetricInputError", "chord_accuracy", "melody_agreement", "drum_onset_f1", "onset_times",
-           "adherence_scores", "ADHERENCE_NAMES", "detect_chords", "detect_melody", "triad_name", "triad_index",
-           "Detections", "detections"]
+           "detect_chords", "detect_melody", "triad_name", "triad_index",
+           # the scoring half of each metric, on what was detected (`jasco_core.adherence`)
+           "check_chords", "score_chords", "melody_register", "score_melody", "score_onsets"]
 
 _CHORD_RATE = 22050
 _CHORD_HOP = 512
@@ -178,7 +178,7 @@ def detect_chords(audio: tp.Any, sr: int) -> tp.Tuple[np.ndarray, np.ndarray]:
     return _chord_frames(samples)
 
 
-def _check_chords(chords: tp.Any, duration: tp.Any) -> tp.Tuple[tp.List[tp.Tuple[str, float]], float]:
+def check_chords(chords: tp.Any, duration: tp.Any) -> tp.Tuple[tp.List[tp.Tuple[str, float]], float]:
     try:
         duration = float(duration)
     except (TypeError, ValueError) as exc:
@@ -211,11 +211,17 @@ def chord_accuracy(audio: tp.Any, sr: int, chords: tp.Sequence[tp.Tuple[str, flo
     See the module docstring for the exact frame rule.
     """
     samples = _resample(_mono(audio, "audio"), _check_rate(sr, "sr"), _CHORD_RATE)
-    changes, duration = _check_chords(chords, duration)
+    changes, duration = check_chords(chords, duration)
     if not changes or _is_silent(samples):
         return 0.0
-    times, estimate = _chord_frames(samples)
+    return score_chords(*_chord_frames(samples), changes, duration)
 
+
+def score_chords(times: np.ndarray, estimate: np.ndarray, changes: tp.Sequence[tp.Tuple[str, float]],
+                 duration: float) -> float:
+    """`chord_accuracy` of estimated triads per frame (`_chord_frames`) against checked chord changes."""
+    if not changes or len(times) == 0:
+        return 0.0
     starts = np.array([start for _, start in changes])
     reference_by_change = np.array([triad_index(label) for label, _ in changes])
     change_index = np.searchsorted(starts, times + 1e-9, side="right") - 1
@@ -248,14 +254,21 @@ def melody_agreement(audio: tp.Any, sr: int, pitch_per_frame: tp.Any, frame_rate
     voiced = pitches >= 0
     if not voiced.any() or _is_silent(samples):
         return 0.0
-    _, estimate = _melody_frames(samples, *_register(pitches))
+    return score_melody(_melody_frames(samples, *melody_register(pitches))[1], pitches, frame_rate)
+
+
+def score_melody(estimate: np.ndarray, pitches: np.ndarray, frame_rate: float) -> float:
+    """`melody_agreement` of the main pitch per analysis frame (`_melody_frames`) against the melody."""
+    voiced = pitches >= 0
+    if not voiced.any() or estimate.size == 0:
+        return 0.0
     frame_of = np.round(np.arange(pitches.size) / frame_rate * _MELODY_RATE / _MELODY_HOP).astype(int)
     estimate = estimate[frame_of.clip(0, estimate.size - 1)]
     correct = voiced & (estimate % 12 == pitches % 12)
     return float(correct.sum() / voiced.sum())
 
 
-def _register(pitches: np.ndarray) -> tp.Tuple[int, int]:
+def melody_register(pitches: np.ndarray) -> tp.Tuple[int, int]:
     """The candidate pitches for a melody: its voiced range and an octave each way, within 43..95."""
     voiced = pitches[pitches >= 0]
     return max(_MELODY_FMIN_MIDI, int(voiced.min()) - 12), min(_MELODY_FMAX_MIDI, int(voiced.max()) + 12)
@@ -329,79 +342,14 @@ def drum_onset_f1(audio: tp.Any, sr: int, drum_stem: tp.Any, drum_sr: int) -> fl
     stem = _resample(_mono(drum_stem, "drum_stem"), _check_rate(drum_sr, "drum_sr"), _ONSET_RATE)
     if _is_silent(output) or _is_silent(stem):
         return 0.0
-    import mir_eval
+    return score_onsets(_onsets(_percussive(stem)), _onsets(_percussive(output)))
 
-    estimated = _onsets(_percussive(output))
-    reference = _onsets(_percussive(stem))
+
+def score_onsets(reference: np.ndarray, estimated: np.ndarray) -> float:
+    """`drum_onset_f1` of onset times: the stem's (reference) against the output's."""
     if estimated.size == 0 or reference.size == 0:
         return 0.0
+    import mir_eval
+
     f_measure, _, _ = mir_eval.onset.f_measure(reference, estimated, window=_ONSET_WINDOW_S)
     return float(f_measure)
-
-
-# --------------------------------------------------------------------------- all of them
-ADHERENCE_NAMES = ("chord accuracy", "melody agreement", "drum onset F1")
-
-
-def adherence_scores(audio: tp.Any, sample_rate: int, timeline: tp.Any) -> tp.Dict[str, tp.Optional[float]]:
-    """How well `audio` follows the conditions of `timeline`, a `ConditionTimeline` (from
-    `Pipeline.read_conditions`, or `GenerationResult.previews`): one score in [0, 1] per condition given, in `ADHERENCE_NAMES` order.
-
-    Chords are scored over `timeline.duration` in vocabulary labels, the melody at the timeline's
-    frame rate, the drums against the drum clip the model was given. A score whose analysis fails
-    is None (and logged), so one failing analysis never hides the others; no condition: {}.
-    """
-    checks: tp.List[tp.Tuple[str, tp.Callable[[], float]]] = []
-    if timeline.chords is not None:
-        chords = [(label, start) for label, start in timeline.chords.chords]
-        checks.append(("chord accuracy", lambda: chord_accuracy(audio, sample_rate, chords, timeline.duration)))
-    if timeline.melody is not None:
-        pitches = np.asarray(timeline.melody.pitches)
-        checks.append(("melody agreement", lambda: melody_agreement(audio, sample_rate, pitches, timeline.frame_rate)))
-    if timeline.drums is not None:
-        clip = timeline.drums
-        checks.append(("drum onset F1", lambda: drum_onset_f1(audio, sample_rate, clip.samples, clip.sample_rate)))
-    scores: tp.Dict[str, tp.Optional[float]] = {}
-    for name, score in checks:
-        try:
-            with warnings.catch_warnings():  # short clips make librosa warn about window sizes
-                warnings.simplefilter("ignore")
-                scores[name] = float(score())
-        except Exception as err:  # noqa: BLE001 -- reported as "no score", never as a lost result
-            logger.warning("%s could not be computed: %s", name, err)
-            scores[name] = None
-    return scores
-
-
-class Detections(tp.NamedTuple):
-    """What the metrics hear in one output, next to what was asked (for figures): None where the
-    condition was not given or its analysis failed."""
-    chords: tp.Optional[tp.Tuple[np.ndarray, np.ndarray]]   # frame times, triad index (`detect_chords`)
-    melody: tp.Optional[tp.Tuple[np.ndarray, np.ndarray]]   # frame times, MIDI pitch (`detect_melody`)
-    onsets: tp.Optional[np.ndarray]                         # hit times in the output (`onset_times`)
-    drum_onsets: tp.Optional[np.ndarray] = None             # hit times in the drum clip given, same analysis
-
-
-def detections(audio: tp.Any, sample_rate: int, timeline: tp.Any) -> Detections:
-    """The chords, main voice and hits the adherence metrics detect in `audio`, for each condition
-    `timeline` (a `ConditionTimeline`) gives; the melody in the given melody's register."""
-    def attempt(fn):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                return fn()
-        except Exception as err:  # noqa: BLE001 -- a figure without one overlay, never a lost result
-            logger.warning("detection failed: %s", err)
-            return None
-
-    chords = attempt(lambda: detect_chords(audio, sample_rate)) if timeline.chords is not None else None
-    melody = None
-    if timeline.melody is not None:
-        pitches = np.asarray(timeline.melody.pitches)
-        if (pitches >= 0).any():
-            melody = attempt(lambda: detect_melody(audio, sample_rate, *_register(pitches)))
-    onsets = asked = None
-    if timeline.drums is not None:
-        onsets = attempt(lambda: onset_times(audio, sample_rate))
-        asked = attempt(lambda: onset_times(timeline.drums.samples, timeline.drums.sample_rate))
-    return Detections(chords, melody, onsets, asked)

@@ -7,9 +7,9 @@ import pytest
 from demo import music_plots, plots
 from jasco_core.conditions import AudioClip, ParsedChords
 from jasco_core.conditions.encode import ConditionTimeline
-from jasco_core.metrics import detections
+from jasco_core.adherence import detections
 from tests.conftest import png_bytes
-from tests.test_metrics import CHORDS, SR, band, drum_part, drums, piano, render  # noqa: F401 (fixtures)
+from tests.test_metrics import CHORDS, SR, band, drums, piano  # noqa: F401 (fixtures)
 
 
 def _timeline(chords=None, drum_audio=None, seconds=10.0):

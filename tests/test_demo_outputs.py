@@ -15,7 +15,7 @@ from demo.examples import load_examples
 from demo.edit import EXTEND_PARAMS, REPAINT_PARAMS
 from demo.handlers import GENERATE_PARAMS
 from demo_fixtures import TINY_DURATION
-from jasco_core import metrics
+from jasco_core.adherence import adherence_scores
 from jasco_core.compare import compare_solvers
 from jasco_core.guidance import Guidance
 from jasco_core.longform import WindowResult
@@ -138,7 +138,7 @@ def test_adherence_rows_score_each_sample_for_each_condition(result, tiny_handle
     rows = O.adherence_rows(result)
     assert [name for name, _ in rows] == ["chord accuracy", "melody agreement", "drum onset F1"]
     for k, clip in enumerate(result.audio):
-        scores = metrics.adherence_scores(clip, result.sample_rate, result.previews)
+        scores = adherence_scores(clip, result.sample_rate, result.previews)
         assert [value.split(", ")[k] for _, value in rows] == [f"{scores[name]:.2f}" for name, _ in rows]
     plain = tiny_handlers.pipeline.generate("piano", solver=SOLVER, guidance=GUIDANCE, seed=0, duration=1.0)
     assert O.adherence_rows(plain) == [["adherence scores", "no chords, melody or drums given"]]
