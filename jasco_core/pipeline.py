@@ -185,6 +185,7 @@ class Pipeline:
             melody: a path (audio, MIDI, .npy/.pt salience), a [53, T] salience matrix, or pitches.
             guidance: `Guidance`, a dict of its weights, or None (the model's default).
             solver: `SolverConfig`, a dict of its fields, text such as 'rk4:8' or 'dopri5:1e-4', or None.
+                'fast' is the model's fitted solver: of those fitted, the one fitted nearest `guidance`.
             seed: a non-negative integer, or None to draw one (reported in the result).
             num_samples: 1 to 8 clips, generated as one batch.
             trajectory: also return z_t at every accepted solver step (of every window).
@@ -250,9 +251,11 @@ class Pipeline:
             seed = random.SystemRandom().randrange(2**31)
         if progress is not None and not callable(progress):
             raise GenerationError("progress", f"expected a function progress(t, nfe) or None, got {describe_value(progress)}")
+        guidance = Guidance.coerce(guidance, b.defaults.guidance)
         return dict(
-            text=_check_text(text), guidance=Guidance.coerce(guidance, b.defaults.guidance),
-            solver=SolverConfig.coerce(solver, b.defaults.solver, b.presets), duration=self._duration(duration),
+            text=_check_text(text), guidance=guidance,
+            solver=b.solver_for(SolverConfig.coerce(solver, b.defaults.solver, b.presets), guidance),
+            duration=self._duration(duration),
             num_samples=check_integer("num_samples", num_samples, 1, MAX_SAMPLES, error=GenerationError),
             seed=check_integer("seed", seed, 0, MAX_SEED, expected="a whole number >= 0, or None for a random seed",
                                error=GenerationError),

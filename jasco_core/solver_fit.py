@@ -1,7 +1,7 @@
 """Fit a model's fast solver to its own trajectories: a bespoke non-stationary multistep solver.
 
     python -m jasco_core.solver_fit [--model embedded] [--steps 10] [--pieces 32] [--work DIR]
-        [--write-bundle]
+        [--write-bundle] [--guidance ALL TEXT]
 
 The fast solver of a model (`SolverConfig(method="bns")`, the `"fast"` preset once fitted) takes
 one field evaluation per step on a time grid t_0 = 0 < ... < t_n = 1 and forms each new state
@@ -14,7 +14,7 @@ other fixed choices). As in bespoke non-stationary (BNS) solvers, the coefficien
 the model's own trajectories: the reference solver (dopri5, rtol = atol = 1e-5, the original
 sampler) on `--pieces` rendered, fully conditioned pieces (text, chords, melody, drums; render
 seeds from 2,000,000: disjoint from training (< 1,000,000) and from the held-out evaluation
-pieces (1,000,000 +)), with the model's default guidance. The fit is sequential least squares:
+pieces (1,000,000 +)), with the model's default guidance or `--guidance`. The fit is sequential least squares:
 step i's 2(i + 1) coefficients minimise, over the training pieces, the distance of z_{i+1} to the
 reference trajectory at t_{i+1} (the last step: to the reference's final latents), given the
 states and evaluations of the fitted steps before it. Each step is a small linear problem (a
@@ -23,7 +23,9 @@ evaluations per piece, no gradients. The grid is chosen among sway grids (S from
 mean RMSE to the reference final latents on the validation quarter of the pieces.
 
 Written by hand: the published BNS and OSS solvers ship research code only, and none fits a given
-network's ODE. `--work` keeps the reference trajectories (one file per piece): a second run
+network's ODE. A solver fits the field of one guidance: `--guidance ALL TEXT` fits another and stores it as a
+variant beside the default-guidance solver; a request runs the variant fitted nearest its weights
+(`checkpoints.fitted`). `--work` keeps the reference trajectories (one file per piece): a second run
 redoes only the cheap fit. `--write-bundle` stores the result as `fitted_solver` in the bundle
 folder's `bundle.json` (the embedded model's, or a folder given as `--model`); otherwise, and for
 released models, it goes to the user cache, where `load_bundle` finds it
@@ -39,6 +41,7 @@ import typing as tp
 
 import torch
 
+from .guidance import Guidance
 from .schedules import time_grid
 from .solvers import BESPOKE, PRESETS, SolverConfig, integrate
 
@@ -131,18 +134,21 @@ def choose_grid(train: tp.Sequence[FitProblem], validation: tp.Sequence[FitProbl
 
 # -- problems from rendered pieces ---------------------------------------------------------------
 def build_problems(pipe, seeds: tp.Sequence[int], times: tp.Sequence[float], work: tp.Optional[str],
-                   log: tp.Callable[[str], None] = print) -> tp.List[FitProblem]:
-    """Guided fields (the model's default guidance) and reference trajectories at `times` of rendered
-    pieces, cached in `work` (one file per seed and set of times)."""
+                   log: tp.Callable[[str], None] = print, guidance=None) -> tp.List[FitProblem]:
+    """Guided fields (`guidance`, default: the model's default guidance) and reference trajectories at
+    `times` of rendered pieces, cached in `work` (one file per seed, guidance and set of times)."""
     from .guidance import build_guided_field
     from .training.render import render_piece
 
     reference, problems = PRESETS["reference"], []
+    guidance = pipe.defaults.guidance if guidance is None else guidance
     key = f"{len(times)}_{abs(hash(tuple(round(t, 9) for t in times))) % 10**8}"
+    if guidance.weights() != pipe.defaults.guidance.weights():
+        key += "_g" + "_".join(f"{w:g}" for w in guidance.weights().values())
     for n, seed in enumerate(seeds):
         piece = render_piece(seed, duration=pipe.defaults.duration, sample_rate=pipe.sample_rate)
         prepared = pipe.prepare_conditions(piece.description, **piece.conditions(), duration=pipe.defaults.duration)
-        field = build_guided_field(pipe.model, prepared.inputs, pipe.defaults.guidance, 1, prepared.frames)
+        field = build_guided_field(pipe.model, prepared.inputs, guidance, 1, prepared.frames)
         z0 = pipe.initial_noise(seed, 1, prepared.frames)
         path = os.path.join(work, f"trajectory_{seed}_{key}.pt") if work else None
         if path and os.path.exists(path):
@@ -159,31 +165,45 @@ def build_problems(pipe, seeds: tp.Sequence[int], times: tp.Sequence[float], wor
 
 
 def fitted_entry(solver: SolverConfig, report: dict, model: str, pieces: int, validation: float,
-                 baseline: float) -> dict:
-    """What a bundle stores: the solver and how it was fitted."""
-    return {"solver": solver.to_dict(), "validation_rmse": round(validation, 5),
-            "baseline_validation_rmse": {"midpoint:5/sway=-0.8": round(baseline, 5)}, "grids": report["grids"],
-            "fitted_on": f"{pieces} rendered pieces of {model} (render seeds from {FIT_FIRST_SEED}; a quarter kept "
-                         "for validation), reference dopri5 rtol = atol = 1e-5, default guidance"}
+                 baseline: float, guidance: tp.Optional[tp.Dict[str, float]] = None) -> dict:
+    """What a bundle stores: the solver, the guidance weights it was fitted at, and how it was fitted."""
+    entry = {"solver": solver.to_dict(), "validation_rmse": round(validation, 5),
+             "baseline_validation_rmse": {"midpoint:5/sway=-0.8": round(baseline, 5)}, "grids": report["grids"],
+             "fitted_on": f"{pieces} rendered pieces of {model} (render seeds from {FIT_FIRST_SEED}; a quarter kept "
+                          "for validation), reference dopri5 rtol = atol = 1e-5"}
+    if guidance is not None:
+        entry["guidance"] = {k: round(float(v), 6) for k, v in guidance.items()}
+    return entry
 
 
-def write_fitted_solver(model_arg: str, model_name: str, entry: dict, *, bundle: bool) -> str:
+def write_fitted_solver(model_arg: str, model_name: str, entry: dict, *, bundle: bool, variant: bool = False) -> str:
     """Store a fitted solver: in the bundle folder's `bundle.json` when `bundle` (the embedded
-    model, or `model_arg` is a bundle folder), else in the user cache. Returns the file written."""
-    from .checkpoints.fitted import FITTED_KEY, read_fitted_entry, write_user_fitted
+    model, or `model_arg` is a bundle folder), else in the user cache. `variant`: add it to the
+    stored solver's `variants` (it names the other guidance it was fitted at) instead of replacing
+    the stored one. Returns the file written."""
+    from .checkpoints.fitted import FITTED_KEY, add_variant, load_user_fitted, read_fitted_entry, write_user_fitted
     from .checkpoints.folder import BUNDLE_FILE, read_bundle_meta, write_json
     from .checkpoints.resolve import resolve_model
     from .errors import CheckpointError
 
-    if not bundle:
-        return write_user_fitted(model_name, entry)
     read_fitted_entry(entry, "the fitted solver")
+
+    def merged(stored: tp.Optional[dict]) -> dict:
+        if not variant:
+            return entry if stored is None else {**entry, "variants": stored.get("variants", [])}
+        if stored is None:
+            raise CheckpointError("model", f"{model_name} has no fitted solver for its default guidance to add "
+                                  "a variant to; fit that first (without --guidance)")
+        return add_variant(stored, entry)
+
+    if not bundle:
+        return write_user_fitted(model_name, merged(load_user_fitted(model_name)[1]))
     source = resolve_model(model_arg, download=False)
     if source.kind != "bundle":
         raise CheckpointError("model", f"{model_arg!r} is not a bundle folder; a released model's fitted "
                               "solver goes to the user cache (leave out --write-bundle)")
     meta = read_bundle_meta(source.path)
-    meta[FITTED_KEY] = entry
+    meta[FITTED_KEY] = merged(meta.get(FITTED_KEY))
     path = os.path.join(source.path, BUNDLE_FILE)
     write_json(path, meta)
     return path
@@ -199,13 +219,18 @@ def main(argv: tp.Optional[tp.Sequence[str]] = None) -> None:
     ap.add_argument("--device", default=None)
     ap.add_argument("--work", default=None, help="folder for the reference trajectories (reused by a second run)")
     ap.add_argument("--write-bundle", action="store_true", help="store the result in the bundle folder's bundle.json")
+    ap.add_argument("--guidance", nargs=2, type=float, metavar=("ALL", "TEXT"), default=None,
+                    help="fit for these guidance weights (null = 1 - all - text) instead of the model's default; "
+                         "the result is stored as a variant beside the default-guidance solver")
     args = ap.parse_args(argv)
     pipe = load_pipeline(args.model, device=args.device)
+    guidance = pipe.defaults.guidance if args.guidance is None else Guidance(all=args.guidance[0], text=args.guidance[1])
+    variant = guidance.weights() != pipe.defaults.guidance.weights()
     if args.work:
         os.makedirs(args.work, exist_ok=True)
     times = sorted({t for grid in candidate_grids(args.steps).values() for t in grid})
     seeds = list(range(FIT_FIRST_SEED, FIT_FIRST_SEED + args.pieces))
-    problems = build_problems(pipe, seeds, times, args.work)
+    problems = build_problems(pipe, seeds, times, args.work, guidance=guidance)
     n_val = max(1, len(problems) // 4)
     train, validation = problems[:-n_val], problems[-n_val:]
     solver, report = choose_grid(train, validation, args.steps)
@@ -213,8 +238,8 @@ def main(argv: tp.Optional[tp.Sequence[str]] = None) -> None:
     baseline = mean_rmse(PRESETS["fast"], validation)
     print(f"fitted {solver.label} on {report['chosen']}: validation RMSE {final:.4f} "
           f"(midpoint:5/sway=-0.8, the generic 'fast': {baseline:.4f})")
-    entry = fitted_entry(solver, report, pipe.name, len(problems), final, baseline)
-    print(f"wrote {write_fitted_solver(args.model, pipe.name, entry, bundle=args.write_bundle)}")
+    entry = fitted_entry(solver, report, pipe.name, len(problems), final, baseline, guidance.weights())
+    print(f"wrote {write_fitted_solver(args.model, pipe.name, entry, bundle=args.write_bundle, variant=variant)}")
 
 
 if __name__ == "__main__":

@@ -122,3 +122,64 @@ def test_a_released_bundle_loads_its_fitted_solver_from_the_user_cache(hub_env, 
     bundle = load_bundle("tiny-org/jasco-tiny")
     assert bundle.presets["fast"] == fitted
     assert bundle.info["fitted_solver"]["validation_rmse"] == 0.1
+
+
+def _euler_bns(grid) -> SolverConfig:
+    """Euler's coefficients as a `bns` solver on `grid` (a stand-in for a fitted one)."""
+    steps = len(grid) - 1
+    return SolverConfig("bns", steps=steps, schedule=tuple(grid), coefficients=tuple(
+        ((0.0,) * i + (1.0,), (0.0,) * i + (grid[i + 1] - grid[i],)) for i in range(steps)))
+
+
+def test_a_request_runs_the_fitted_solver_fitted_nearest_its_guidance(tiny_bundle_dir, tmp_path):
+    import dataclasses
+    import shutil
+
+    from jasco_core.pipeline import Pipeline
+
+    folder = str(tmp_path / "bundle")
+    shutil.copytree(tiny_bundle_dir, folder)
+    main = _euler_bns((0.0, 0.2, 0.5, 1.0))
+    strong = _euler_bns((0.0, 0.1, 0.3, 1.0))
+    with pytest.raises(CheckpointError, match="fit that first"):
+        write_fitted_solver(folder, "tiny", fitted_entry(strong, {"grids": {}}, "tiny", 3, 0.1, 0.2,
+                                                         dict(all=6.0, text=0.0, null=-5.0)), bundle=True, variant=True)
+    write_fitted_solver(folder, "tiny", fitted_entry(main, {"grids": {}}, "tiny", 3, 0.05, 0.1), bundle=True)
+    write_fitted_solver(folder, "tiny", fitted_entry(strong, {"grids": {}}, "tiny", 3, 0.1, 0.2,
+                                                     dict(all=6.0, text=0.0, null=-5.0)), bundle=True, variant=True)
+    bundle = load_bundle(folder)
+    default = tuple(bundle.defaults.guidance.weights().values())
+    assert bundle.presets["fast"] == main
+    assert [(w, s) for w, s in bundle.fitted_family] == [(default, main), ((6.0, 0.0, -5.0), strong)]
+    pipe = Pipeline(bundle)
+
+    def used(**kw):
+        return SolverConfig.from_dict(pipe.generate("a test", seed=1, duration=1.0, **kw).parameters["solver"])
+
+    assert used(solver="fast") == main
+    assert used(solver="fast", guidance=Guidance(5.5, 0.0)) == strong
+    capped = dataclasses.replace(main, max_nfe=7)
+    assert used(solver=capped, guidance=Guidance(5.5, 0.0)) == dataclasses.replace(strong, max_nfe=7)
+    assert used(solver="euler:3", guidance=Guidance(5.5, 0.0)) == SolverConfig.parse("euler:3"), "others run as asked"
+    other = _euler_bns((0.0, 0.4, 0.8, 1.0))
+    assert used(solver=other, guidance=Guidance(5.5, 0.0)) == other, "a bns solver of another fit runs as given"
+    # a second fit at the same weights replaces the variant; a new default fit keeps the variants
+    write_fitted_solver(folder, "tiny", fitted_entry(other, {"grids": {}}, "tiny", 3, 0.1, 0.2,
+                                                     dict(all=6.0, text=0.0, null=-5.0)), bundle=True, variant=True)
+    write_fitted_solver(folder, "tiny", fitted_entry(main, {"grids": {}}, "tiny", 3, 0.04, 0.1), bundle=True)
+    assert [s for _, s in load_bundle(folder).fitted_family] == [main, other]
+
+
+@pytest.mark.parametrize("variant, message", [({"solver": {"method": "euler", "steps": 2}}, "names no 'guidance'"),
+                                              ({"solver": {"method": "euler", "steps": 2}, "guidance": {"all": 2}},
+                                               "numbers 'all', 'text' and 'null'")])
+def test_a_malformed_variant_is_refused(tiny_bundle_dir, tmp_path, variant, message):
+    import shutil
+
+    folder = str(tmp_path / "bundle")
+    shutil.copytree(tiny_bundle_dir, folder)
+    meta = json.load(open(f"{folder}/bundle.json"))
+    meta["fitted_solver"] = {"solver": _euler_bns((0.0, 0.5, 1.0)).to_dict(), "variants": [variant]}
+    json.dump(meta, open(f"{folder}/bundle.json", "w"))
+    with pytest.raises(CheckpointError, match=message):
+        load_bundle(folder)

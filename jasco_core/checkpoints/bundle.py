@@ -13,7 +13,7 @@ import typing as tp
 from ..encoders import DrumEncoder, TextEncoder
 from ..guidance import Guidance
 from ..model import FlowMatchingModel
-from ..solvers import SolverConfig
+from ..solvers import BESPOKE, SolverConfig
 
 __all__ = ["GenerationDefaults", "ModelBundle", "CONDITION_NAMES"]
 
@@ -53,6 +53,18 @@ class ModelBundle:
     chords_before_first: str = "no_chord"
     #: the model's fitted few-step solver (`jasco_core.solver_fit`), the `"fast"` preset; None: the generic one
     fitted_solver: tp.Optional[SolverConfig] = None
+    #: every fitted solver with the guidance weights (all, text, null) it was fitted at, `fitted_solver` first
+    fitted_family: tp.Tuple[tp.Tuple[tp.Tuple[float, float, float], SolverConfig], ...] = ()
+
+    def solver_for(self, solver: SolverConfig, guidance: Guidance) -> SolverConfig:
+        """The solver a request runs: `solver`, or, when it is one of the model's fitted solvers, the
+        one fitted at the guidance weights nearest the request's (`checkpoints.fitted.nearest_fitted`)."""
+        from .fitted import nearest_fitted
+
+        if solver.method != BESPOKE or not self.fitted_family:
+            return solver
+        w = guidance.weights()
+        return nearest_fitted(self.fitted_family, solver, (w["all"], w["text"], w["null"]))
 
     @property
     def presets(self) -> tp.Dict[str, SolverConfig]:

@@ -58,7 +58,7 @@ def load_embedded_bundle(path: str = EMBEDDED_DIR, device: tp.Union[str, torch.d
 
     from ..codecs.mel import MelCodec
     from ..conditions import load_vocabulary
-    from .fitted import FITTED_KEY, read_fitted_entry
+    from .fitted import FITTED_KEY, fitted_fields
 
     meta = read_bundle_meta(path)
     cfg = ModelConfig.from_dict(_read_json(os.path.join(path, "model_config.json")))
@@ -84,13 +84,12 @@ def load_embedded_bundle(path: str = EMBEDDED_DIR, device: tp.Union[str, torch.d
     drum_encoder = drum_encoder_from_spec(meta.get("drum_encoder", {"type": "features"}),
                                           latent_dim=cfg.drums_latent_dim, frame_rate=codec.frame_rate,
                                           source=source) if cfg.drums_dim else None
+    defaults = GenerationDefaults.from_dict(meta.get("defaults", {}))
     return ModelBundle(
         name=meta.get("name", "embedded"), model=model, codec=codec, text_encoder=text_encoder,
         drum_encoder=drum_encoder, vocabulary=load_vocabulary() if cfg.chords_dim else None,
-        defaults=GenerationDefaults.from_dict(meta.get("defaults", {})),
-        max_duration=float(meta.get("max_duration", 10.0)), info=meta.get("info", {}),
-        chords_before_first=_before_first(meta, source),
-        fitted_solver=read_fitted_entry(meta.get(FITTED_KEY), source))
+        defaults=defaults, max_duration=float(meta.get("max_duration", 10.0)), info=meta.get("info", {}),
+        chords_before_first=_before_first(meta, source), **fitted_fields(meta.get(FITTED_KEY), source, defaults))
 
 
 def _before_first(meta: dict, source: str) -> str:

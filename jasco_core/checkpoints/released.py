@@ -23,7 +23,7 @@ from ..errors import CheckpointError
 from ..hub import DownloadProgress, download_hint, fetch, find_cached_snapshot
 from ..model import FlowMatchingModel, build_model
 from .bundle import ModelBundle
-from .fitted import load_user_fitted
+from .fitted import fitted_cache_path, fitted_fields, load_user_fitted
 from .released_config import ReleasedSettings, parse_xp_config
 from .resolve import ModelSource
 
@@ -158,15 +158,16 @@ def load_released_bundle(source: ModelSource, device: tp.Union[str, torch.device
             "latent_mean": settings.latent_mean, "latent_std": settings.latent_std,
             "drum_stem": drum_encoder.stem_source if drum_encoder else None,
             "parameters": counts, "warnings": notes}
-    fitted, entry = load_user_fitted(source.name)
+    defaults = settings.defaults()
+    _, entry = load_user_fitted(source.name)
     if entry is not None:
         info["fitted_solver"] = entry
     logger.info("loaded released JASCO model %s (%d parameters)", source.name, counts["total"])
     return ModelBundle(name=source.name, model=model, codec=codec, text_encoder=text_encoder,
-                       drum_encoder=drum_encoder, vocabulary=vocabulary, defaults=settings.defaults(),
+                       drum_encoder=drum_encoder, vocabulary=vocabulary, defaults=defaults,
                        max_duration=settings.segment_duration, info=info,
                        chords_before_first="no_chord",   # audiocraft's construct_frame_chords
-                       fitted_solver=fitted)
+                       **fitted_fields(entry, fitted_cache_path(source.name), defaults))
 
 
 def _released_codec(model: FlowMatchingModel, settings: ReleasedSettings, source: ModelSource,
