@@ -2,7 +2,7 @@
 
     python bench/bench_solvers.py [--pieces 20] [--first-seed 1000000] [--model embedded]
         [--solvers "Euler 4" euler:8 ... ] [--intervals 0.1,1 0,0.9] [--plot docs/solver_frontier.png]
-        [--work runs/bench_solvers]
+        [--work runs/bench_solvers] [--guidance ALL TEXT]
 
 For each held-out piece (render seeds from 1,000,000: never used in training (< 1,000,000) nor by
 the solver fit (2,000,000 +)) the model generates from the piece's description, chords, melody
@@ -14,6 +14,8 @@ final latents to the reference latents, and the adherence metrics of `bench/eval
 `--intervals a,b ...`: the `"fast"` solver and the default solver again with full guidance only for
 t in [a, b] (the conditioned term alone elsewhere), each interval its own row; the error is
 measured against the same reference (full guidance).
+`--guidance ALL TEXT`: every run (the reference too) at these weights instead of the model's
+default (a model's `"fast"` is then the solver it was fitted nearest them).
 The error-vs-NFE figure, with the lower envelope (the frontier), goes to `--plot`.
 Last line: machine-readable `key=value` pairs of the "fast" row.
 """
@@ -45,23 +47,26 @@ def main() -> None:
     ap.add_argument("--plot", default="docs/solver_frontier.png")
     ap.add_argument("--work", default="runs/bench_solvers", help="cache of the reference latents")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--guidance", nargs=2, type=float, metavar=("ALL", "TEXT"), default=None)
     args = ap.parse_args()
 
     import torch
 
     import jasco_core as j
     from eval_adherence import scores
+    from jasco_core.guidance import Guidance
     from jasco_core.solvers import SolverConfig
     from jasco_core.training.render import render_piece
 
     torch.set_num_threads(args.threads)
     pipe = j.load_pipeline(args.model, device="cpu")
     presets, default = pipe.bundle.presets, pipe.defaults
-    runs = [(spec, SolverConfig.parse(spec, presets=presets), default.guidance) for spec in args.solvers]
+    guidance = default.guidance if args.guidance is None else Guidance(all=args.guidance[0], text=args.guidance[1])
+    runs = [(spec, SolverConfig.parse(spec, presets=presets), guidance) for spec in args.solvers]
     for text in args.intervals:
         a, b = (float(x) for x in text.split(","))
         for name, cfg in (("fast", presets["fast"]), (default.solver.label, default.solver)):
-            runs.append((f"{name} + interval [{a:g}, {b:g}]", cfg, dataclasses.replace(default.guidance, interval=(a, b))))
+            runs.append((f"{name} + interval [{a:g}, {b:g}]", cfg, dataclasses.replace(guidance, interval=(a, b))))
     os.makedirs(args.work, exist_ok=True)
     rows = {label: {"nfe": [], "seconds": [], "rmse": [], "chords": [], "melody": [], "drums": []}
             for label, _, _ in [("reference", None, None), *runs]}
@@ -70,11 +75,12 @@ def main() -> None:
         seed = args.first_seed + i
         piece = render_piece(seed, duration=pipe.defaults.duration, sample_rate=pipe.sample_rate)
         cond = dict(piece.conditions(), seed=args.seed + i)
-        cache = os.path.join(args.work, f"{pipe.name}_{seed}_{args.seed + i}.pt")
+        tag = "" if args.guidance is None else "_g" + "_".join(f"{w:g}" for w in guidance.weights().values())
+        cache = os.path.join(args.work, f"{pipe.name}_{seed}_{args.seed + i}{tag}.pt")
         if os.path.exists(cache):
             ref = torch.load(cache)
         else:
-            res = pipe.generate(piece.description, solver="reference", **cond)
+            res = pipe.generate(piece.description, solver="reference", guidance=guidance, **cond)
             ref = {"latents": res.latents, "nfe": res.nfe, "seconds": res.timings["sampling"],
                    "scores": {} if args.no_adherence else scores(res.audio[0], pipe.sample_rate, piece)}
             torch.save(ref, cache)
@@ -86,9 +92,9 @@ def main() -> None:
                  {} if args.no_adherence else scores(res.audio[0], pipe.sample_rate, piece))
         print(f"piece {i + 1}/{args.pieces} (seed {seed}) done, {time.perf_counter() - started:.0f} s", flush=True)
 
-    fast = presets["fast"]
+    fast = pipe.bundle.solver_for(presets["fast"], guidance)
     print(f"\n# model={pipe.name} pieces={args.pieces} seeds={args.first_seed}..{args.first_seed + args.pieces - 1} "
-          f"guidance={default.guidance.weights()} reference=dopri5 1e-5 threads={args.threads}")
+          f"guidance={guidance.weights()} reference=dopri5 1e-5 threads={args.threads}")
     print(f"# fast = {fast.label}" + (f" (times {', '.join(f'{t:.3f}' for t in fast.schedule)})"
                                       if isinstance(fast.schedule, tuple) else ""))
     print("| solver | NFE | seconds | RMSE to reference | chords | melody | drums |\n|---|---|---|---|---|---|---|")

@@ -8,8 +8,8 @@ from jasco_core.checkpoints.fitted import fitted_cache_path, load_user_fitted
 from jasco_core.errors import CheckpointError
 from jasco_core.guidance import Guidance, build_guided_field
 from jasco_core.schedules import time_grid
-from jasco_core.solver_fit import (FitProblem, candidate_grids, choose_grid, fit_bespoke, fitted_entry, mean_rmse,
-                                   write_fitted_solver)
+from jasco_core.solver_fit import (FitProblem, candidate_grids, choose_grid, fit_bespoke, fitted_entry, lattice_times,
+                                   mean_rmse, write_fitted_solver)
 from jasco_core.solvers import PRESETS, SolverConfig, SolverConfigError, integrate
 from tests.conftest import tiny_inputs, tiny_model
 
@@ -30,6 +30,18 @@ def _problems(count: int, steps: int = 4):
         solved = integrate(field, z0, PRESETS["reference"], trajectory_times=times)
         problems.append(FitProblem(field, z0, solved.trajectory.times, solved.trajectory.latents))
     return problems
+
+
+@pytest.mark.parametrize("steps", [2, 4, 10, 16])
+def test_candidate_grids_are_monotone_end_at_one_and_lie_on_the_stored_times(steps):
+    stored = set(lattice_times())
+    grids = candidate_grids(steps)
+    assert "sway=-0.8" in grids and (steps < 3 or "sway=-0.8, last step from 0.9" in grids)
+    for name, grid in grids.items():
+        assert len(grid) == steps + 1 and grid[0] == 0.0 and grid[-1] == 1.0, name
+        assert all(b > a for a, b in zip(grid, grid[1:])) and set(grid) <= stored, name
+        if "last step from" in name:
+            assert grid[-2] == float(name.rsplit(" ", 1)[1]), name
 
 
 def test_the_bespoke_solver_is_exact_for_euler_coefficients_and_counts_its_evaluations():
