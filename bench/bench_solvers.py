@@ -128,10 +128,15 @@ def write_plot(rows: dict, path: str, title: str) -> None:
               if label != "reference" and "interval" not in label]
     fig = Figure(figsize=(7.5, 4.8), dpi=120)
     ax = fig.add_subplot()
-    for nfe, err, label in points:
+    for k, (nfe, err, label) in enumerate(points):
         special = label == "fast"
         ax.plot(nfe, err, "o", color="C3" if special else "C0", markersize=8 if special else 5)
-        ax.annotate(label, (nfe, err), fontsize=7, xytext=(4, 3), textcoords="offset points")
+        # labels go right of their point; left when another point sits close to the right of it, and
+        # lower when an earlier point has (about) the same place
+        crowded_right = any(1.0 < n / nfe < 2.0 and abs(np.log(e / err)) < 0.15 for n, e, _ in points)
+        below = sum(n == nfe and abs(np.log(e / err)) < 0.15 for n, e, _ in points[:k])
+        ax.annotate(label, (nfe, err), fontsize=7, xytext=(-4 if crowded_right else 4, 3 - 10 * below),
+                    textcoords="offset points", ha="right" if crowded_right else "left")
     frontier, best = [], float("inf")
     for nfe, err, _ in sorted(points):
         if err < best:
