@@ -18,6 +18,7 @@ import urllib.parse
 import gradio as gr
 
 from jasco_core.paths import EXAMPLES_DIR
+from jasco_core.solvers import ADAPTIVE_METHODS, FIXED_STEP_METHODS
 
 KEEP = 10                      # runs kept in a session's history
 EMPTY = "<p class='history-empty'>No runs yet in this browser session.</p>"
@@ -33,11 +34,15 @@ def _record_path(downloads: tp.Any) -> tp.Optional[str]:
 
 
 def _solver_text(inputs: tp.Mapping[str, tp.Any]) -> str:
+    """'euler 4', 'midpoint 5 sway=-1', 'dopri5 1e-5', or the preset or typed spec as chosen."""
     method = inputs.get("solver") or "?"
-    if inputs.get("steps") is not None and method in ("euler", "midpoint", "rk4"):
-        return f"{method} {inputs['steps']}"
+    if inputs.get("steps") is not None and method in FIXED_STEP_METHODS:
+        schedule = inputs.get("schedule")
+        return f"{method} {inputs['steps']}" + (f" {schedule}" if schedule and schedule != "uniform" else "")
     rtol = inputs.get("log10_rtol")
-    return f"{method} 1e{rtol:g}" if isinstance(rtol, (int, float)) else str(method)
+    if method in ADAPTIVE_METHODS and isinstance(rtol, (int, float)):
+        return f"{method} 1e{rtol:g}"
+    return str(method)
 
 
 def entry(path: str) -> tp.Optional[dict]:
