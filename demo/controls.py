@@ -115,10 +115,10 @@ def sampling_controls(h: DemoHandlers, prefix: str, duration: tp.Optional[gr.com
         with gr.Row():
             solver = CheckedDropdown(I.solver_choices(d), value=d.solver, label="Method", elem_id=f"{prefix}solver",
                                      allow_custom_value=True,
-                                     info="fast: this model's fitted 10-evaluation solver (the one fitted nearest your guidance); "
-                                          "reference: the original's dopri5 "
-                                          "1e-5; euler/midpoint/rk4: fixed steps; dopri5/bosh3/adaptive_heun: adaptive; "
-                                          "or type a spec such as midpoint:5/sway=-1")
+                                     info="fast: this model's fitted 10-evaluation solver (the one fitted nearest "
+                                          "your guidance); reference: the original's dopri5 1e-5; euler/midpoint/rk4: "
+                                          "fixed steps; dopri5/bosh3/adaptive_heun: adaptive; or type a spec such as "
+                                          "midpoint:5/sway=-1")
             max_nfe = CheckedNumber(label="NFE cap", value=d.max_nfe, precision=0, minimum=1, maximum=MAX_NFE_LIMIT,
                                     elem_id=f"{prefix}max_nfe", elem_classes=page.WHOLE,
                                     info="stop a solve after this many evaluations (per window of a long clip)")

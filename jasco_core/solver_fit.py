@@ -14,8 +14,8 @@ other fixed choices). As in bespoke non-stationary (BNS) solvers, the coefficien
 the model's own trajectories: the reference solver (dopri5, rtol = atol = 1e-5, the original
 sampler) on `--pieces` rendered, fully conditioned pieces (text, chords, melody, drums; render
 seeds from 2,000,000: disjoint from training (< 1,000,000) and from the held-out evaluation
-pieces (1,000,000 +)), with the model's default guidance or `--guidance`. The fit is sequential least squares:
-step i's 2(i + 1) coefficients minimise, over the training pieces, the distance of z_{i+1} to the
+pieces (1,000,000 +)), with the model's default guidance or `--guidance`. The fit is sequential
+least squares: step i's 2(i + 1) coefficients minimise, over the training pieces, the distance of z_{i+1} to the
 reference trajectory at t_{i+1} (the last step: to the reference's final latents), given the
 states and evaluations of the fitted steps before it. Each step is a small linear problem (a
 ridge keeps it well posed; it pulls towards Euler), so the fit needs only the solver's own n
@@ -25,9 +25,9 @@ also move the last step's start later (0.9 to 0.98, the other steps swayed befor
 last step carries most of the error of a grid crowded near the noise.
 
 Written by hand: the published BNS and OSS solvers ship research code only, and none fits a given
-network's ODE. A solver fits the field of one guidance: `--guidance ALL TEXT` fits another and stores it as a
-variant beside the default-guidance solver; a request runs the variant fitted nearest its weights
-(`checkpoints.fitted`). `--work` keeps the reference trajectories (one file per piece): a second run
+network's ODE. A solver fits the field of one guidance: `--guidance ALL TEXT` fits another and
+stores it as a variant beside the default-guidance solver; a request runs the variant fitted
+nearest its weights (`checkpoints.fitted`). `--work` keeps the reference trajectories (one file per piece): a second run
 redoes only the cheap fit. `--write-bundle` stores the result as `fitted_solver` in the bundle
 folder's `bundle.json` (the embedded model's, or a folder given as `--model`); otherwise, and for
 released models, it goes to the user cache, where `load_bundle` finds it
@@ -43,12 +43,12 @@ import typing as tp
 
 import torch
 
-from .guidance import Guidance
+from .guidance import Guidance, build_guided_field
 from .schedules import time_grid
 from .solvers import BESPOKE, PRESETS, SolverConfig, integrate
 
-__all__ = ["FIT_FIRST_SEED", "FitProblem", "fit_bespoke", "mean_rmse", "candidate_grids", "lattice_times", "choose_grid",
-           "write_fitted_solver", "main"]
+__all__ = ["FIT_FIRST_SEED", "FitProblem", "fit_bespoke", "mean_rmse", "candidate_grids", "lattice_times",
+           "choose_grid", "write_fitted_solver", "main"]
 
 FIT_FIRST_SEED = 2_000_000
 SWAY_CANDIDATES = (-1.0, -0.8, -0.6, -0.4, 0.0)
@@ -161,10 +161,10 @@ def choose_grid(train: tp.Sequence[FitProblem], validation: tp.Sequence[FitProbl
 
 # -- problems from rendered pieces ---------------------------------------------------------------
 def build_problems(pipe, seeds: tp.Sequence[int], times: tp.Sequence[float], work: tp.Optional[str],
-                   log: tp.Callable[[str], None] = print, guidance=None) -> tp.List[FitProblem]:
+                   log: tp.Callable[[str], None] = print,
+                   guidance: tp.Optional[Guidance] = None) -> tp.List[FitProblem]:
     """Guided fields (`guidance`, default: the model's default guidance) and reference trajectories at
     `times` of rendered pieces, cached in `work` (one file per seed, guidance and set of times)."""
-    from .guidance import build_guided_field
     from .training.render import render_piece
 
     reference, problems = PRESETS["reference"], []

@@ -14,6 +14,7 @@ from ..encoders import DrumEncoder, TextEncoder
 from ..guidance import Guidance
 from ..model import FlowMatchingModel
 from ..solvers import BESPOKE, SolverConfig
+from .fitted import nearest_fitted
 
 __all__ = ["GenerationDefaults", "ModelBundle", "CONDITION_NAMES"]
 
@@ -59,8 +60,6 @@ class ModelBundle:
     def solver_for(self, solver: SolverConfig, guidance: Guidance) -> SolverConfig:
         """The solver a request runs: `solver`, or, when it is one of the model's fitted solvers, the
         one fitted at the guidance weights nearest the request's (`checkpoints.fitted.nearest_fitted`)."""
-        from .fitted import nearest_fitted
-
         if solver.method != BESPOKE or not self.fitted_family:
             return solver
         w = guidance.weights()

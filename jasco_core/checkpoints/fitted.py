@@ -25,8 +25,7 @@ from ..errors import CheckpointError, FieldError
 from ..solvers import SolverConfig
 
 __all__ = ["FITTED_KEY", "Weights", "fitted_cache_path", "read_fitted_entry", "read_fitted_family", "fitted_fields",
-           "nearest_fitted",
-           "add_variant", "load_user_fitted", "write_user_fitted"]
+           "nearest_fitted", "add_variant", "load_user_fitted", "write_user_fitted"]
 
 FITTED_KEY = "fitted_solver"
 #: guidance weights (all, text, null)
