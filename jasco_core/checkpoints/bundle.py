@@ -14,7 +14,7 @@ from ..encoders import DrumEncoder, TextEncoder
 from ..guidance import Guidance
 from ..model import FlowMatchingModel
 from ..solvers import BESPOKE, SolverConfig
-from .fitted import nearest_fitted
+from .fitted import nearest_fitted, weights_of
 
 __all__ = ["GenerationDefaults", "ModelBundle", "CONDITION_NAMES"]
 
@@ -62,8 +62,7 @@ class ModelBundle:
         one fitted at the guidance weights nearest the request's (`checkpoints.fitted.nearest_fitted`)."""
         if solver.method != BESPOKE or not self.fitted_family:
             return solver
-        w = guidance.weights()
-        return nearest_fitted(self.fitted_family, solver, (w["all"], w["text"], w["null"]))
+        return nearest_fitted(self.fitted_family, solver, weights_of(guidance))
 
     @property
     def presets(self) -> tp.Dict[str, SolverConfig]:

@@ -25,7 +25,7 @@ from ..errors import CheckpointError, FieldError
 from ..solvers import SolverConfig
 
 __all__ = ["FITTED_KEY", "Weights", "fitted_cache_path", "read_fitted_entry", "read_fitted_family", "fitted_fields",
-           "nearest_fitted", "add_variant", "load_user_fitted", "write_user_fitted"]
+           "weights_of", "nearest_fitted", "add_variant", "load_user_fitted", "write_user_fitted"]
 
 FITTED_KEY = "fitted_solver"
 #: guidance weights (all, text, null)
@@ -80,11 +80,16 @@ def read_fitted_family(entry: tp.Any, source: str, default: Weights) -> FittedFa
     return tuple(family)
 
 
+def weights_of(guidance) -> Weights:
+    """A `Guidance`'s weights as (all, text, null), the null weight derived when it is."""
+    w = guidance.weights()
+    return w["all"], w["text"], w["null"]
+
+
 def fitted_fields(entry: tp.Any, source: str, defaults) -> dict:
     """`ModelBundle`'s `fitted_solver` and `fitted_family` from a stored entry (None: none) and the
     model's `GenerationDefaults`."""
-    w = defaults.guidance.weights()
-    family = read_fitted_family(entry, source, (w["all"], w["text"], w["null"]))
+    family = read_fitted_family(entry, source, weights_of(defaults.guidance))
     return {"fitted_solver": family[0][1] if family else None, "fitted_family": family}
 
 
